@@ -1,0 +1,82 @@
+/* ref.h — internal interface of the reference interpreter's op families.
+ *
+ * Prototypes of every parse/infer/eval function named in ops.def (declared
+ * from the table itself, so a misspelt name fails to link), plus the small
+ * helpers every family uses: broadcasting, axis normalisation and reading
+ * integer lists out of tensors.  Each family file (unary.c, binary.c,
+ * conv.c, ...) implements its rows of ops.def and nothing else.
+ */
+#ifndef INGOT_IR_REF_H
+#define INGOT_IR_REF_H
+
+#include "../ir.h"
+#include "../params.h"
+
+#define IR_OP(id, name, min_in, max_in, min_out, max_out, flags, parse, infer, \
+              eval)                                                           \
+  ingot_status parse(ir_graph *g, ir_node_id nid);                            \
+  ingot_status infer(const ir_node *n, const ir_value *in, int nin,           \
+                     ir_value *out, int nout);                                \
+  ingot_status eval(const ir_node *n, const ir_value *in, int nin,            \
+                    ir_value *out, int nout);
+#include "../ops.def"
+#undef IR_OP
+
+/* true when optional input |i| is present (given and not empty-named). */
+static inline bool ref_has(const ir_value *in, int nin, int i) {
+  return i < nin && in[i].dtype != IR_DT_UNDEF;
+}
+
+/* Node of a graph by id, for parse functions. */
+static inline ir_node *ref_node(ir_graph *g, ir_node_id id) {
+  return &g->nodes[id];
+}
+
+/* Allocates zeroed params of |size| bytes in the graph arena and stores the
+ * pointer in the node; returns it (NULL on allocation failure). */
+void *ref_params_new(ir_graph *g, ir_node_id nid, size_t size);
+
+/* Normalises |axis| (may be negative) against |rank|; error names node. */
+ingot_status ref_axis(const ir_node *n, int64_t axis, int rank, int *out);
+
+/* Multidirectional (numpy) broadcast of |k| shapes. */
+ingot_status ref_broadcast(const ir_node *n, const ir_shape *const *shapes,
+                           int k, ir_shape *out);
+/* Element strides of |in| read as |out| under broadcasting (0 on broadcast
+ * dims); |in| must broadcast to |out|.  strides has out->rank entries. */
+void ref_bcast_strides(const ir_shape *in, const ir_shape *out,
+                       int64_t *strides);
+
+/* An odometer over a shape, yielding for each element (row-major) the
+ * offsets into up to 4 operands with their own strides. */
+typedef struct ref_iter {
+  int rank, nops;
+  int64_t dims[IR_MAX_RANK];
+  int64_t idx[IR_MAX_RANK];
+  int64_t strides[4][IR_MAX_RANK];
+  int64_t off[4];
+} ref_iter;
+void ref_iter_init(ref_iter *it, const ir_shape *shape, int nops,
+                   const int64_t (*strides)[IR_MAX_RANK]);
+void ref_iter_next(ref_iter *it);
+
+/* Row-major contiguous strides of |s|. */
+void ref_strides(const ir_shape *s, int64_t *strides);
+
+/* Reads an integer tensor (int32/int64, any rank <= 1 unless |any_rank|)
+ * into |out|.  Error names the node and input when data is absent, the
+ * dtype is not integer or there are more than |cap| values. */
+ingot_status ref_read_ints(const ir_node *n, const ir_value *in, int idx,
+                           int64_t *out, int cap, int *count);
+/* Reads a float tensor (any float dtype) of at most |cap| values. */
+ingot_status ref_read_floats(const ir_node *n, const ir_value *in, int idx,
+                             double *out, int cap, int *count);
+
+/* Error unless in[idx].dtype is one of |allowed| (IR_DT_UNDEF-terminated). */
+ingot_status ref_check_dtype(const ir_node *n, const ir_value *in, int idx,
+                             const ir_dtype *allowed);
+/* Error unless in[i].dtype == in[j].dtype. */
+ingot_status ref_same_dtype(const ir_node *n, const ir_value *in, int i,
+                            int j);
+
+#endif /* INGOT_IR_REF_H */

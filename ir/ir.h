@@ -388,4 +388,8 @@ ingot_status ir_import_onnx_memory(const void *data, size_t size,
 ingot_status ir_read_tensor_pb(const char *path, ir_value *out,
                                char **name_out);
 
+/* NumPy .npy (little-endian, C order) in and out. */
+ingot_status ir_read_npy(const char *path, ir_value *out);
+ingot_status ir_write_npy(const char *path, const ir_value *v);
+
 #endif /* INGOT_IR_H */

@@ -429,13 +429,17 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
   g->producer = ir_arena_strdup(ar, m->producer_name);
   g->name = ir_arena_strdup(ar, gp->name);
 
-  g->opset = m->n_opset_import ? -1 : 1;
+  if (m->n_opset_import == 0)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "the model declares no opset_import, so its "
+                             "ops' versions are unknown");
+  g->opset = 0; /* none declared: only other domains' ops may appear */
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = m->opset_import[i];
     if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0)
       g->opset = o->version;
   }
-  if (g->opset < 1 || g->opset > 21)
+  if (g->opset < 0 || g->opset > 21)
     return ingot_make_status(INGOT_INCOMPATIBLE,
                              "default-domain opset %lld is not supported "
                              "(Ingot reads opsets 1 to 21)",
@@ -549,6 +553,13 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
       const char *dom = np->domain ? np->domain : "";
       ir_op op = IR_OP_INVALID;
       if (!*dom || strcmp(dom, "ai.onnx") == 0) op = ir_op_lookup(optype);
+      if (op != IR_OP_INVALID && g->opset == 0) {
+        s = ingot_make_status(INGOT_INVALID_ARGUMENT,
+                              "node '%s' (%s): the model imports no opset "
+                              "for the default ONNX domain",
+                              nname, optype);
+        break;
+      }
       if (op == IR_OP_INVALID) {
         s = ingot_make_status(INGOT_UNIMPLEMENTED,
                               "node '%s': op '%s%s%s' is not supported by "

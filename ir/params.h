@@ -5,8 +5,8 @@
  * read these, never the raw attribute list.  Old-opset forms are made
  * canonical at parse time: values that later opsets pass as inputs (Slice
  * starts/ends, Clip min/max, Pad pads, Reduce axes, Split sizes, Squeeze
- * axes, Upsample scales, Dropout ratio) become constant inputs, so there is
- * one form per op after import.
+ * axes, Upsample-7 scales, Dropout ratio) become constant inputs, so there
+ * is one form per op after import.
  */
 #ifndef INGOT_IR_PARAMS_H
 #define INGOT_IR_PARAMS_H
@@ -174,8 +174,9 @@ typedef enum ir_resize_nearest {
   IR_NEAREST_CEIL,
 } ir_resize_nearest;
 
-/* Resize, Upsample (Upsample's scales become input; inputs are then laid
- * out as Resize-11: X, roi, scales, sizes) */
+/* Resize, Upsample.  Resize-11+ inputs: X, roi, scales, sizes.  Upsample
+ * and Resize-10 keep (X, scales) (Upsample-7's scales attribute becomes
+ * input 1) and are marked |legacy|: asymmetric coordinates. */
 typedef struct ir_p_resize {
   ir_resize_mode mode;
   ir_resize_coord coord;

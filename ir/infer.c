@@ -58,6 +58,11 @@ ingot_status ir_infer_shapes(ir_graph *g) {
       if (!in[k].data) all_values = false;
     }
     if (!ready) continue;
+    /* Shape and Size read only their input's shape, never its data, so
+     * they fold as soon as that shape is static. */
+    if ((n->op == IR_OP_SHAPE || n->op == IR_OP_SIZE) &&
+        ir_shape_is_static(&in[0].shape))
+      all_values = true;
     memset(out, 0, cap * sizeof *out);
     s = info->infer(n, in, n->n_in, out, n->n_out);
     if (s) {

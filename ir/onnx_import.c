@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "ir.h"
 #include "onnx.pb-c.h"
@@ -79,10 +81,19 @@ static ingot_status read_whole_file(const char *path, size_t max,
 
 /*===--- tensors ------------------------------------------------------===*/
 
-static ingot_status read_external(const importer *im, const Onnx__TensorProto *tp,
-                                  const char *tname, void *dst, size_t nbytes) {
+typedef struct external_ref {
+  char *path; /* malloc'd: base_dir/location */
+  long long offset, length;
+} external_ref;
+
+/* Reads location/offset/length and resolves the file next to the model. */
+static ingot_status parse_external(const importer *im,
+                                   const Onnx__TensorProto *tp,
+                                   const char *tname, external_ref *ref) {
   const char *location = NULL;
-  long long offset = 0, length = -1;
+  ref->path = NULL;
+  ref->offset = 0;
+  ref->length = -1;
   for (size_t i = 0; i < tp->n_external_data; i++) {
     const Onnx__StringStringEntryProto *e = tp->external_data[i];
     if (!e->key || !e->value) continue;
@@ -90,14 +101,14 @@ static ingot_status read_external(const importer *im, const Onnx__TensorProto *t
     if (strcmp(e->key, "location") == 0) {
       location = e->value;
     } else if (strcmp(e->key, "offset") == 0) {
-      offset = strtoll(e->value, &end, 10);
-      if (*end || offset < 0)
+      ref->offset = strtoll(e->value, &end, 10);
+      if (*end || ref->offset < 0)
         return ingot_make_status(INGOT_DATA_LOSS,
                                  "tensor '%s': bad external offset '%s'",
                                  tname, e->value);
     } else if (strcmp(e->key, "length") == 0) {
-      length = strtoll(e->value, &end, 10);
-      if (*end || length < 0)
+      ref->length = strtoll(e->value, &end, 10);
+      if (*end || ref->length < 0)
         return ingot_make_status(INGOT_DATA_LOSS,
                                  "tensor '%s': bad external length '%s'",
                                  tname, e->value);
@@ -117,32 +128,64 @@ static ingot_status read_external(const importer *im, const Onnx__TensorProto *t
                              "tensor '%s': external data '%s' but the model "
                              "was not loaded from a file",
                              tname, location);
-  if (length >= 0 && (size_t)length != nbytes)
-    return ingot_make_status(INGOT_DATA_LOSS,
-                             "tensor '%s': external length %lld does not "
-                             "match its shape and dtype (%zu bytes)",
-                             tname, length, nbytes);
   size_t plen = strlen(im->base_dir) + strlen(location) + 2;
-  char *path = malloc(plen);
-  if (!path) return oom();
-  snprintf(path, plen, "%s/%s", im->base_dir, location);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    ingot_status s = ingot_make_status(
-        INGOT_NOT_FOUND, "tensor '%s': cannot open external data file %s: %s",
-        tname, path, strerror(errno));
-    free(path);
-    return s;
-  }
+  ref->path = malloc(plen);
+  if (!ref->path) return oom();
+  snprintf(ref->path, plen, "%s/%s", im->base_dir, location);
+  return NULL;
+}
+
+/* Before allocating: the external file must hold |nbytes| at the offset. */
+static ingot_status check_external_size(const importer *im,
+                                        const Onnx__TensorProto *tp,
+                                        const char *tname, size_t nbytes) {
+  external_ref ref;
+  INGOT_RETURN_IF_ERROR(parse_external(im, tp, tname, &ref));
   ingot_status s = NULL;
-  if (fseek(f, (long)offset, SEEK_SET) != 0 ||
-      fread(dst, 1, nbytes, f) != nbytes)
+  struct stat st;
+  if (ref.length >= 0 && (unsigned long long)ref.length != nbytes)
+    s = ingot_make_status(INGOT_DATA_LOSS,
+                          "tensor '%s': external length %lld does not match "
+                          "its shape and dtype (%zu bytes)",
+                          tname, ref.length, nbytes);
+  else if (stat(ref.path, &st) != 0)
+    s = ingot_make_status(INGOT_NOT_FOUND,
+                          "tensor '%s': cannot open external data file %s: "
+                          "%s",
+                          tname, ref.path, strerror(errno));
+  else if ((unsigned long long)st.st_size < (unsigned long long)ref.offset ||
+           (unsigned long long)st.st_size - (unsigned long long)ref.offset <
+               nbytes)
+    s = ingot_make_status(INGOT_DATA_LOSS,
+                          "tensor '%s': external data file %s is too short "
+                          "(need %zu bytes at offset %lld, file has %lld)",
+                          tname, ref.path, nbytes, ref.offset,
+                          (long long)st.st_size);
+  free(ref.path);
+  return s;
+}
+
+static ingot_status read_external(const importer *im,
+                                  const Onnx__TensorProto *tp,
+                                  const char *tname, void *dst,
+                                  size_t nbytes) {
+  external_ref ref;
+  INGOT_RETURN_IF_ERROR(parse_external(im, tp, tname, &ref));
+  ingot_status s = NULL;
+  FILE *f = fopen(ref.path, "rb");
+  if (!f)
+    s = ingot_make_status(INGOT_NOT_FOUND,
+                          "tensor '%s': cannot open external data file %s: "
+                          "%s",
+                          tname, ref.path, strerror(errno));
+  else if (fseeko(f, (off_t)ref.offset, SEEK_SET) != 0 ||
+           fread(dst, 1, nbytes, f) != nbytes)
     s = ingot_make_status(INGOT_DATA_LOSS,
                           "tensor '%s': external data file %s is too short "
                           "(need %zu bytes at offset %lld)",
-                          tname, path, nbytes, offset);
-  fclose(f);
-  free(path);
+                          tname, ref.path, nbytes, ref.offset);
+  if (f) fclose(f);
+  free(ref.path);
   return s;
 }
 
@@ -182,67 +225,67 @@ static ingot_status tensor_from_proto(const importer *im,
     return ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
                              "tensor '%s' is too large", tname);
   size_t nbytes = numel * esize;
+  bool external = tp->has_data_location &&
+                  tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  /* Check that the data is there before allocating what the (untrusted)
+   * shape asks for. */
+  size_t have;
+  switch (dt) {
+  case IR_F32: have = tp->n_float_data; break;
+  case IR_F64: have = tp->n_double_data; break;
+  case IR_I64: have = tp->n_int64_data; break;
+  case IR_U32: case IR_U64: have = tp->n_uint64_data; break;
+  default: have = tp->n_int32_data; break;
+  }
+  if (external) {
+    INGOT_RETURN_IF_ERROR(check_external_size(im, tp, tname, nbytes));
+  } else if (tp->has_raw_data) {
+    if (tp->raw_data.len != nbytes)
+      return ingot_make_status(INGOT_DATA_LOSS,
+                               "tensor '%s': raw_data has %zu bytes, shape "
+                               "and dtype need %zu",
+                               tname, tp->raw_data.len, nbytes);
+  } else if (have != numel) {
+    return ingot_make_status(INGOT_DATA_LOSS,
+                             "tensor '%s': has %zu values, shape needs %zu",
+                             tname, have, numel);
+  }
   void *data = arena ? ir_arena_alloc(arena, nbytes) : calloc(nbytes ? nbytes : 1, 1);
   if (!data) return oom();
   out->data = data;
   out->borrowed = arena != NULL;
 
-  bool external = tp->has_data_location &&
-                  tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   ingot_status s = NULL;
-  size_t have = 0;
   if (external) {
     s = read_external(im, tp, tname, data, nbytes);
   } else if (tp->has_raw_data) {
-    if (tp->raw_data.len != nbytes)
-      s = ingot_make_status(INGOT_DATA_LOSS,
-                            "tensor '%s': raw_data has %zu bytes, shape and "
-                            "dtype need %zu",
-                            tname, tp->raw_data.len, nbytes);
-    else if (nbytes)
-      memcpy(data, tp->raw_data.data, nbytes);
+    if (nbytes) memcpy(data, tp->raw_data.data, nbytes);
   } else {
     switch (dt) {
     case IR_F32:
-      have = tp->n_float_data;
-      if (have == numel)
-        for (size_t i = 0; i < numel; i++) ((float *)data)[i] = tp->float_data[i];
+      for (size_t i = 0; i < numel; i++) ((float *)data)[i] = tp->float_data[i];
       break;
     case IR_F64:
-      have = tp->n_double_data;
-      if (have == numel)
-        for (size_t i = 0; i < numel; i++) ((double *)data)[i] = tp->double_data[i];
+      for (size_t i = 0; i < numel; i++) ((double *)data)[i] = tp->double_data[i];
       break;
     case IR_I64:
-      have = tp->n_int64_data;
-      if (have == numel)
-        for (size_t i = 0; i < numel; i++) ((int64_t *)data)[i] = tp->int64_data[i];
+      for (size_t i = 0; i < numel; i++) ((int64_t *)data)[i] = tp->int64_data[i];
       break;
     case IR_U32:
     case IR_U64:
-      have = tp->n_uint64_data;
-      if (have == numel)
-        for (size_t i = 0; i < numel; i++)
+      for (size_t i = 0; i < numel; i++)
           ir_store_u64(dt, data, i, tp->uint64_data[i]);
       break;
     case IR_F16:
     case IR_BF16: /* bit patterns in int32_data */
-      have = tp->n_int32_data;
-      if (have == numel)
-        for (size_t i = 0; i < numel; i++)
+      for (size_t i = 0; i < numel; i++)
           ((uint16_t *)data)[i] = (uint16_t)tp->int32_data[i];
       break;
     default: /* int8/16/32, uint8/16, bool in int32_data */
-      have = tp->n_int32_data;
-      if (have == numel)
-        for (size_t i = 0; i < numel; i++)
+      for (size_t i = 0; i < numel; i++)
           ir_store_i64(dt, data, i, tp->int32_data[i]);
       break;
     }
-    if (have != numel && !(numel == 0 && have == 0))
-      s = ingot_make_status(INGOT_DATA_LOSS,
-                            "tensor '%s': has %zu values, shape needs %zu",
-                            tname, have, numel);
   }
   if (s) {
     if (!arena) free(data);

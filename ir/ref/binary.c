@@ -268,8 +268,27 @@ static ingot_status binary_dtypes(const ir_node *n, const ir_value *in) {
   return NULL;
 }
 
+/* PRelu before opset 7 applies a 1-D slope of C values along axis 1 (the
+ * channels); later opsets broadcast numpy-style.  Viewing such a slope as
+ * [C,1,...,1] makes numpy broadcasting give the old result.  |v| gets the
+ * (possibly re-viewed) operands; the data is shared, not copied. */
+static const ir_value *prelu_legacy_view(const ir_node *n,
+                                         const ir_value *in, ir_value v[2]) {
+  const ir_shape *x = &in[0].shape, *w = &in[1].shape;
+  if (n->op != IR_OP_PRELU || n->opset >= 7 || w->rank != 1 || x->rank < 2 ||
+      w->dims[0] <= 1 || w->dims[0] != x->dims[1])
+    return in;
+  v[0] = in[0];
+  v[1] = in[1];
+  v[1].shape.rank = x->rank - 1;
+  for (int d = 1; d < v[1].shape.rank; d++) v[1].shape.dims[d] = 1;
+  return v;
+}
+
 ingot_status ref_infer_binary(const ir_node *n, const ir_value *in, int nin,
                               ir_value *out, int nout) {
+  ir_value view[2];
+  in = prelu_legacy_view(n, in, view);
   INGOT_RETURN_IF_ERROR(binary_dtypes(n, in));
   const ir_shape *shapes[2] = {&in[0].shape, &in[1].shape};
   ir_shape s;
@@ -394,6 +413,8 @@ static void row_f32(ir_op op, int64_t len, float *o, const float *a,
 
 ingot_status ref_eval_binary(const ir_node *n, const ir_value *in, int nin,
                              ir_value *out, int nout) {
+  ir_value view[2];
+  in = prelu_legacy_view(n, in, view);
   INGOT_RETURN_IF_ERROR(binary_dtypes(n, in));
   ir_value *o = &out[0];
   if (ir_shape_numel(&o->shape) == 0) return NULL;

@@ -2,6 +2,7 @@
  * interpreter: broadcasting, axes, integer-list inputs, dtype checks, and
  * the two trivial table entries (ref_parse_none, ref_infer_unary).
  */
+#include <math.h>
 #include <string.h>
 
 #include "ref.h"
@@ -26,6 +27,13 @@ ingot_status ref_infer_unary(const ir_node *n, const ir_value *in, int nin,
     out[i].shape = in[0].shape;
   }
   return NULL;
+}
+
+int64_t ref_saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi) {
+  double s = isnan(v) ? (double)zp : (double)nearbyintf(v) + (double)zp;
+  if (s < (double)lo) return lo;
+  if (s > (double)hi) return hi;
+  return (int64_t)s;
 }
 
 ingot_status ref_axis(const ir_node *n, int64_t axis, int rank, int *out) {

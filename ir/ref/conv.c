@@ -13,6 +13,11 @@
  *    of the output are updated one kernel tap at a time, with the range of
  *    valid output positions per tap precomputed, so the innermost loop is a
  *    contiguous (for stride 1) multiply-add with no bounds checks.
+ * ConvTranspose has one kernel, in double, for every dtype: it scatters
+ * each input row through the kernel taps, again with precomputed ranges.
+ * The ConvTranspose padding split follows the spec: with output_shape or
+ * SAME_*, the odd unit of total padding goes to the end for SAME_UPPER and
+ * to the beginning otherwise.
  *
  * QLinearConv follows DESIGN.md §5: the accumulator is the exact int32 sum
  * Σ (x−zx)(w−zw[c]) + B[c]; the multiplier M[c] = s_x·s_w[c]/s_y is
@@ -26,7 +31,7 @@
 #include "ref.h"
 
 /* Attribute bounds that keep every geometry product far from overflow. */
-#define CONV_ATTR_MAX ((int64_t)1 << 20) /* kernel, stride, dilation */
+#define CONV_ATTR_MAX ((int64_t)1 << 20) /* kernel, stride, dilation, group */
 #define CONV_DIM_MAX ((int64_t)1 << 40)  /* pads, dims, output sizes */
 
 /*===------------------------------------------------------------------===*/
@@ -126,10 +131,10 @@ ingot_status ref_parse_conv(ir_graph *g, ir_node_id nid) {
   p.n_spatial = p.has_kernel ? rank : 0;
   p.n_given = rank;
   INGOT_RETURN_IF_ERROR(ir_attr_int(n, "group", 1, &p.group));
-  if (p.group < 1 || p.group > CONV_DIM_MAX)
+  if (p.group < 1 || p.group > CONV_ATTR_MAX)
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "attribute group = %lld must be positive",
-                         (long long)p.group);
+                         "attribute group = %lld is outside [1, %lld]",
+                         (long long)p.group, (long long)CONV_ATTR_MAX);
   INGOT_RETURN_IF_ERROR(parse_auto_pad(n, &p.auto_pad));
 
   ir_p_conv *dst = ref_params_new(g, nid, sizeof *dst);
@@ -259,8 +264,8 @@ static ingot_status conv_shape(const ir_node *n, const ir_shape *xs,
       int64_t full = s * (in - 1) + p->output_padding[i] + ek;
       if (p->has_output_shape || p->auto_pad == IR_PAD_SAME_UPPER ||
           p->auto_pad == IR_PAD_SAME_LOWER) {
-        /* The spec's split: the odd unit goes to the end for SAME_UPPER,
-         * to the beginning otherwise (floor division: total may be < 0). */
+        /* Floor division: total < 0 means the output extends past the
+         * full result, and the extra positions hold only the bias. */
         out = p->has_output_shape ? p->output_shape[i] : in * s;
         int64_t total = full - out;
         pb = p->auto_pad == IR_PAD_SAME_UPPER ? floor_div(total, 2)
@@ -726,14 +731,12 @@ ingot_status ref_eval_conv_integer(const ir_node *n, const ir_value *in,
   return NULL;
 }
 
-/* DESIGN.md §5 requantisation of one accumulator. */
+/* DESIGN.md §5 requantisation of one accumulator: float32 product, then
+ * the shared rounding step (no FMA: the product is its own expression). */
 static int64_t requantise(int32_t acc, float mult, int64_t zy, int64_t lo,
                           int64_t hi) {
   float v = (float)acc * mult;
-  double q = (double)nearbyintf(v) + (double)zy;
-  if (!(q >= (double)lo)) return lo; /* also NaN */
-  if (q > (double)hi) return hi;
-  return (int64_t)q;
+  return ref_saturate_rne(v, zy, lo, hi);
 }
 
 ingot_status ref_eval_qlinear_conv(const ir_node *n, const ir_value *in,

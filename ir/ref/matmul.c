@@ -368,14 +368,6 @@ static void qop_load(const mm_qop *q, bool rows, int64_t mat, int64_t r,
       dst[i * c + j] -= qop_zp(q, mat, rows ? i : j);
 }
 
-/* y = saturate(rne(v) + zp) into [lo, hi]; NaN maps to the zero point. */
-static int64_t saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi) {
-  double s = isnan(v) ? (double)zp : (double)nearbyintf(v) + (double)zp;
-  if (s < (double)lo) return lo;
-  if (s > (double)hi) return hi;
-  return (int64_t)s;
-}
-
 static ingot_status mm_run(const ir_node *n, mm_kind kind, const ir_value *in,
                            int nin, ir_value *y) {
   int ib = kind == MM_QLINEAR ? 3 : 1;
@@ -450,7 +442,7 @@ static ingot_status mm_run(const ir_node *n, mm_kind kind, const ir_value *in,
         float mul = qop_scale(&qa, am, i) * qop_scale(&qb, bm, j);
         mul = mul / ysc;
         float prod = (float)a32 * mul;
-        ir_store_i64(y->dtype, y->data, o, saturate_rne(prod, yzp, lo, hi));
+        ir_store_i64(y->dtype, y->data, o, ref_saturate_rne(prod, yzp, lo, hi));
       }
     }
   }

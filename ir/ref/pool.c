@@ -16,7 +16,10 @@
  * MaxPool ignores NaN taps unless the first valid tap is NaN; ties keep the
  * first tap, whose flattened index (row-major, or column-major over the
  * spatial dims with storage_order 1, plus (n*C + c) * spatial size) goes to
- * the optional Indices output.
+ * the optional Indices output.  Pads as wide as the dilated window are
+ * rejected; a window whose dilated taps still all miss the input (a tiny
+ * input under a large dilation) yields -inf (the type's minimum for
+ * integers) with index -1, or NaN for an average that excludes padding.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -143,7 +146,7 @@ ingot_status ref_parse_pool(ir_graph *g, ir_node_id nid) {
 /*===------------------------------------------------------------------===*/
 
 typedef struct pool_geom {
-  int64_t planes; /* N * C */
+  int64_t planes; /* N * C; set by eval_pool */
   int64_t in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];
 } pool_geom;
 
@@ -166,7 +169,7 @@ static ingot_status pool_shape(const ir_node *n, const ir_shape *xs,
                          "%d spatial dims are not supported (at most 3)",
                          nsp);
   *ys = *xs;
-  *g = (pool_geom){.planes = xs->dims[0] * xs->dims[1]};
+  *g = (pool_geom){.planes = 0};
   for (int j = 0; j < 3; j++)
     g->in[j] = g->k[j] = g->s[j] = g->d[j] = g->out[j] = 1;
   for (int i = 0; i < nsp; i++) {
@@ -194,6 +197,13 @@ static ingot_status pool_shape(const ir_node *n, const ir_shape *xs,
       out = span < 0 ? 0 : span / s + 1;
       break;
     default:
+      /* A pad as wide as the window would make windows that hold only
+       * padding (no value to pool); reject it as ONNX Runtime does. */
+      if (pb >= ek || pe >= ek)
+        return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                             "pads (%lld, %lld) of spatial dim %d must be "
+                             "smaller than the %lld-wide window",
+                             (long long)pb, (long long)pe, i, (long long)ek);
       span = in + pb + pe - ek;
       if (span < 0) {
         out = 0;
@@ -367,6 +377,7 @@ static ingot_status eval_pool(const ir_node *n, const ir_value *in,
   }
   int64_t *idx = nout > 1 && out[1].data ? out[1].data : NULL;
   int64_t isz = g.in[0] * g.in[1] * g.in[2], k = 0, o[3];
+  g.planes = isz ? (int64_t)ir_shape_numel(&in[0].shape) / isz : 0;
   for (int64_t pl = 0; pl < g.planes; pl++)
     for (o[0] = 0; o[0] < g.out[0]; o[0]++)
       for (o[1] = 0; o[1] < g.out[1]; o[1]++)

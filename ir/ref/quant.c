@@ -26,15 +26,6 @@ ingot_status ref_parse_quant_axis(ir_graph *g, ir_node_id nid) {
   return NULL;
 }
 
-/* q = saturate(rne(v) + zp) into [lo, hi].  NaN has no integer value; it
- * maps to the zero point (the quantised zero). */
-static int64_t saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi) {
-  double s = isnan(v) ? (double)zp : (double)nearbyintf(v) + (double)zp;
-  if (s < (double)lo) return lo;
-  if (s > (double)hi) return hi;
-  return (int64_t)s;
-}
-
 static void qrange(ir_dtype t, int64_t *lo, int64_t *hi) {
   *lo = t == IR_I8 ? -128 : 0;
   *hi = t == IR_I8 ? 127 : 255;
@@ -140,7 +131,7 @@ static void quantize(const ir_value *x, const ir_value *scale,
                        ? (float)((const int32_t *)x->data)[base + i]
                        : (float)ir_load_f64(x->dtype, x->data, base + i);
         float q = xv / sc;
-        ir_store_i64(y->dtype, y->data, base + i, saturate_rne(q, z, lo, hi));
+        ir_store_i64(y->dtype, y->data, base + i, ref_saturate_rne(q, z, lo, hi));
       }
     }
   }
@@ -224,14 +215,14 @@ ingot_status ref_eval_dynamic_quantize(const ir_node *n, const ir_value *in,
   int64_t zp = 0;
   if (scale != 0) {
     float zf = (0.0f - mn) / scale;
-    zp = saturate_rne(zf, 0, 0, 255);
+    zp = ref_saturate_rne(zf, 0, 0, 255);
   }
   if (nout > 1 && out[1].data) *(float *)out[1].data = scale;
   if (nout > 2 && out[2].data) *(uint8_t *)out[2].data = (uint8_t)zp;
   uint8_t *y = out[0].data;
   for (size_t i = 0; i < cnt; i++) {
     float q = scale != 0 ? x[i] / scale : 0.0f;
-    y[i] = (uint8_t)saturate_rne(q, zp, 0, 255);
+    y[i] = (uint8_t)ref_saturate_rne(q, zp, 0, 255);
   }
   return NULL;
 }

@@ -79,4 +79,18 @@ ingot_status ref_check_dtype(const ir_node *n, const ir_value *in, int idx,
 ingot_status ref_same_dtype(const ir_node *n, const ir_value *in, int i,
                             int j);
 
+/* The int8 rounding step of DESIGN.md §5, shared by every quantising op
+ * so they agree bit for bit: clamp(rne(v) + zp, lo, hi).  NaN has no
+ * integer value and maps to the zero point. */
+int64_t ref_saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi);
+
+/* Copies the |rank|-D box |dims| into contiguous |dst|, reading the element
+ * at index i from src[base + sum i[d] * src_str[d]] (in elements; strides
+ * may be 0 or negative; every address read must lie in |src|).
+ * rank <= 2 * IR_MAX_RANK.  Transpose, Slice, Tile, Pad and Expand use it
+ * (defined in movement.c). */
+void ref_copy_strided(void *dst, const void *src, int64_t base,
+                      const int64_t *src_str, size_t esize, int rank,
+                      const int64_t *dims);
+
 #endif /* INGOT_IR_REF_H */

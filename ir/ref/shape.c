@@ -20,14 +20,6 @@
 
 #include "ref.h"
 
-/* Defined in movement.c (the strided copy shared with Transpose, Slice and
- * Tile): copies the |rank|-D box |dims| into contiguous |dst|, reading the
- * element at index i from src[base + sum i[d] * src_str[d]] (in elements;
- * strides may be 0).  rank <= 2 * IR_MAX_RANK. */
-void ref_copy_strided(void *dst, const void *src, int64_t base,
-                      const int64_t *src_str, size_t esize, int rank,
-                      const int64_t *dims);
-
 /* Range refuses to build more elements than this (a typo'd limit or a tiny
  * delta would otherwise ask for terabytes). */
 #define RANGE_MAX_COUNT ((int64_t)1 << 28)

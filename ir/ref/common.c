@@ -178,3 +178,41 @@ ingot_status ref_same_dtype(const ir_node *n, const ir_value *in, int i,
                        i, ir_dtype_name(in[i].dtype), j,
                        ir_dtype_name(in[j].dtype));
 }
+
+ingot_status ref_spatial_list(const ir_node *n, const char *name,
+                              int per_axis, int64_t lo, int64_t hi,
+                              int64_t *out, int *rank, bool *has) {
+  int count;
+  INGOT_RETURN_IF_ERROR(
+      ir_attr_ints(n, name, out, per_axis * (IR_MAX_RANK - 2), &count));
+  *has = count >= 0;
+  if (count < 0) return NULL;
+  if (count == 0 || count % per_axis != 0)
+    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                         "attribute %s has %d values; expected %d per "
+                         "spatial axis",
+                         name, count, per_axis);
+  int r = count / per_axis;
+  if (*rank != 0 && r != *rank)
+    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                         "attribute %s describes %d spatial axes but other "
+                         "attributes describe %d",
+                         name, r, *rank);
+  *rank = r;
+  for (int i = 0; i < count; i++)
+    if (out[i] < lo || out[i] > hi)
+      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                           "attribute %s[%d] = %lld is outside [%lld, %lld]",
+                           name, i, (long long)out[i], (long long)lo,
+                           (long long)hi);
+  return NULL;
+}
+
+ingot_status ref_set_const_ints(ir_graph *g, ir_node_id nid, int idx,
+                                const int64_t *v, int count) {
+  ir_value val = {.dtype = IR_I64,
+                  .shape = {.rank = 1, .dims = {count}},
+                  .data = (void *)v,
+                  .borrowed = true};
+  return ir_node_set_const_input(g, nid, idx, &val);
+}

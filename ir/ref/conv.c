@@ -38,46 +38,6 @@
 /* Attributes                                                              */
 /*===------------------------------------------------------------------===*/
 
-static int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
-  int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-static int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
-
-/* Reads optional list attribute |name| of |per_axis| values per spatial
- * axis into |out|, checking its length against the spatial rank implied by
- * the attributes read before (*rank, 0 = none yet) and each value against
- * [lo, hi].  *has tells whether it was given. */
-static ingot_status spatial_list(const ir_node *n, const char *name,
-                                 int per_axis, int64_t lo, int64_t hi,
-                                 int64_t *out, int *rank, bool *has) {
-  int count;
-  INGOT_RETURN_IF_ERROR(
-      ir_attr_ints(n, name, out, per_axis * (IR_MAX_RANK - 2), &count));
-  *has = count >= 0;
-  if (count < 0) return NULL;
-  if (count == 0 || count % per_axis != 0)
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "attribute %s has %d values; expected %d per "
-                         "spatial axis",
-                         name, count, per_axis);
-  int r = count / per_axis;
-  if (*rank != 0 && r != *rank)
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "attribute %s describes %d spatial axes but other "
-                         "attributes describe %d",
-                         name, r, *rank);
-  *rank = r;
-  for (int i = 0; i < count; i++)
-    if (out[i] < lo || out[i] > hi)
-      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                           "attribute %s[%d] = %lld is outside [%lld, %lld]",
-                           name, i, (long long)out[i], (long long)lo,
-                           (long long)hi);
-  return NULL;
-}
-
 static ingot_status parse_auto_pad(const ir_node *n, ir_auto_pad *out) {
   const char *s;
   INGOT_RETURN_IF_ERROR(ir_attr_string(n, "auto_pad", "NOTSET", &s));
@@ -112,19 +72,19 @@ ingot_status ref_parse_conv(ir_graph *g, ir_node_id nid) {
   for (int i = 0; i < IR_MAX_RANK; i++) p.strides[i] = p.dilations[i] = 1;
   int rank = 0;
   bool has_op = false;
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "kernel_shape", 1, 1, CONV_ATTR_MAX,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "kernel_shape", 1, 1, CONV_ATTR_MAX,
                                      p.kernel, &rank, &p.has_kernel));
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "strides", 1, 1, CONV_ATTR_MAX,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "strides", 1, 1, CONV_ATTR_MAX,
                                      p.strides, &rank, &p.has_strides));
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "dilations", 1, 1, CONV_ATTR_MAX,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "dilations", 1, 1, CONV_ATTR_MAX,
                                      p.dilations, &rank, &p.has_dilations));
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "pads", 2, 0, CONV_DIM_MAX, p.pads,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "pads", 2, 0, CONV_DIM_MAX, p.pads,
                                      &rank, &p.has_pads));
   if (transposed) {
-    INGOT_RETURN_IF_ERROR(spatial_list(n, "output_padding", 1, 0,
+    INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "output_padding", 1, 0,
                                        CONV_ATTR_MAX, p.output_padding,
                                        &rank, &has_op));
-    INGOT_RETURN_IF_ERROR(spatial_list(n, "output_shape", 1, 1,
+    INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "output_shape", 1, 1,
                                        CONV_DIM_MAX, p.output_shape, &rank,
                                        &p.has_output_shape));
   }
@@ -250,7 +210,7 @@ static ingot_status conv_shape(const ir_node *n, const ir_shape *xs,
     if (!transposed) {
       if (p->auto_pad == IR_PAD_SAME_UPPER ||
           p->auto_pad == IR_PAD_SAME_LOWER) {
-        out = ceil_div(in, s);
+        out = ref_ceil_div(in, s);
         int64_t total = (out - 1) * s + ek - in;
         if (total < 0) total = 0;
         pb = p->auto_pad == IR_PAD_SAME_UPPER ? total / 2 : total - total / 2;
@@ -268,8 +228,8 @@ static ingot_status conv_shape(const ir_node *n, const ir_shape *xs,
          * full result, and the extra positions hold only the bias. */
         out = p->has_output_shape ? p->output_shape[i] : in * s;
         int64_t total = full - out;
-        pb = p->auto_pad == IR_PAD_SAME_UPPER ? floor_div(total, 2)
-                                              : total - floor_div(total, 2);
+        pb = p->auto_pad == IR_PAD_SAME_UPPER ? ref_floor_div(total, 2)
+                                              : total - ref_floor_div(total, 2);
       } else {
         if (p->auto_pad == IR_PAD_VALID) pb = pe = 0;
         out = full - pb - pe;
@@ -295,7 +255,7 @@ static ingot_status conv_shape(const ir_node *n, const ir_shape *xs,
 /* Positions o in [0, n_out) with o*s + off in [0, n_in): [*lo, *hi). */
 static void tap_range(int64_t n_out, int64_t n_in, int64_t s, int64_t off,
                       int64_t *lo, int64_t *hi) {
-  int64_t a = ceil_div(-off, s), b = floor_div(n_in - 1 - off, s) + 1;
+  int64_t a = ref_ceil_div(-off, s), b = ref_floor_div(n_in - 1 - off, s) + 1;
   if (a < 0) a = 0;
   if (b > n_out) b = n_out;
   if (b < a) b = a;

@@ -47,15 +47,6 @@ static int64_t prod(const int64_t *dims, int from, int to) {
   return p;
 }
 
-static ingot_status set_ints_input(ir_graph *g, ir_node_id nid, int idx,
-                                   const int64_t *v, int count) {
-  ir_value val = {.dtype = IR_I64,
-                  .shape = {.rank = 1, .dims = {count}},
-                  .data = (void *)v,
-                  .borrowed = true};
-  return ir_node_set_const_input(g, nid, idx, &val);
-}
-
 static ingot_status no_memory(const ir_node *n) {
   return ir_node_error(n, INGOT_RESOURCE_EXHAUSTED, "out of memory");
 }
@@ -307,7 +298,7 @@ ingot_status ref_parse_split(ir_graph *g, ir_node_id nid) {
   if (n->n_in > 1 && n->in[1])
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                          "has both a 'split' attribute and a split input");
-  return set_ints_input(g, nid, 1, sizes, count);
+  return ref_set_const_ints(g, nid, 1, sizes, count);
 }
 
 /* The axis and the size of each output along it; sizes[i] < 0 when the
@@ -418,7 +409,7 @@ ingot_status ref_parse_slice(ir_graph *g, ir_node_id nid) {
                          n->n_in);
   for (int i = 0; i < 3; i++)
     if (count[i] >= 0)
-      INGOT_RETURN_IF_ERROR(set_ints_input(g, nid, 1 + i, v[i], count[i]));
+      INGOT_RETURN_IF_ERROR(ref_set_const_ints(g, nid, 1 + i, v[i], count[i]));
   return NULL;
 }
 
@@ -696,7 +687,7 @@ ingot_status ref_parse_pad(ir_graph *g, ir_node_id nid) {
   ir_store_f64(t, vbuf, 0, value);
   ir_value v = {.dtype = t, .shape = {.rank = 0}, .data = vbuf,
                 .borrowed = true};
-  INGOT_RETURN_IF_ERROR(set_ints_input(g, nid, 1, pads, count));
+  INGOT_RETURN_IF_ERROR(ref_set_const_ints(g, nid, 1, pads, count));
   return ir_node_set_const_input(g, nid, 2, &v);
 }
 

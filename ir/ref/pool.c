@@ -30,43 +30,9 @@
 #define POOL_ATTR_MAX ((int64_t)1 << 20) /* kernel, stride, dilation */
 #define POOL_DIM_MAX ((int64_t)1 << 40)  /* pads, dims */
 
-static int64_t floor_div(int64_t a, int64_t b) { /* b > 0 */
-  int64_t q = a / b;
-  return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-static int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
-
 /*===------------------------------------------------------------------===*/
 /* Attributes                                                              */
 /*===------------------------------------------------------------------===*/
-
-/* Reads optional list attribute |name| (|per_axis| values per spatial
- * axis), checking its length against *rank (0 = not known yet) and each
- * value against [lo, hi]. */
-static ingot_status spatial_list(const ir_node *n, const char *name,
-                                 int per_axis, int64_t lo, int64_t hi,
-                                 int64_t *out, int *rank, bool *has) {
-  int count;
-  INGOT_RETURN_IF_ERROR(
-      ir_attr_ints(n, name, out, per_axis * (IR_MAX_RANK - 2), &count));
-  *has = count >= 0;
-  if (count < 0) return NULL;
-  if (count == 0 || count % per_axis != 0 ||
-      (*rank != 0 && count / per_axis != *rank))
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "attribute %s has %d values; kernel_shape needs %d "
-                         "per spatial axis",
-                         name, count, per_axis);
-  *rank = count / per_axis;
-  for (int i = 0; i < count; i++)
-    if (out[i] < lo || out[i] > hi)
-      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                           "attribute %s[%d] = %lld is outside [%lld, %lld]",
-                           name, i, (long long)out[i], (long long)lo,
-                           (long long)hi);
-  return NULL;
-}
 
 static ingot_status bool_attr(const ir_node *n, const char *name, bool *out) {
   int64_t v;
@@ -97,16 +63,16 @@ ingot_status ref_parse_pool(ir_graph *g, ir_node_id nid) {
   p.group = 1;
   for (int i = 0; i < IR_MAX_RANK; i++) p.strides[i] = p.dilations[i] = 1;
   int rank = 0;
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "kernel_shape", 1, 1, POOL_ATTR_MAX,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "kernel_shape", 1, 1, POOL_ATTR_MAX,
                                      p.kernel, &rank, &p.has_kernel));
   if (!p.has_kernel)
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                          "attribute kernel_shape is required");
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "strides", 1, 1, POOL_ATTR_MAX,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "strides", 1, 1, POOL_ATTR_MAX,
                                      p.strides, &rank, &p.has_strides));
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "dilations", 1, 1, POOL_ATTR_MAX,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "dilations", 1, 1, POOL_ATTR_MAX,
                                      p.dilations, &rank, &p.has_dilations));
-  INGOT_RETURN_IF_ERROR(spatial_list(n, "pads", 2, 0, POOL_DIM_MAX, p.pads,
+  INGOT_RETURN_IF_ERROR(ref_spatial_list(n, "pads", 2, 0, POOL_DIM_MAX, p.pads,
                                      &rank, &p.has_pads));
   p.n_spatial = p.n_given = rank;
 
@@ -184,7 +150,7 @@ static ingot_status pool_shape(const ir_node *n, const ir_shape *xs,
     switch (p->auto_pad) {
     case IR_PAD_SAME_UPPER:
     case IR_PAD_SAME_LOWER: {
-      out = ceil_div(in, s);
+      out = ref_ceil_div(in, s);
       int64_t total = (out - 1) * s + ek - in;
       if (total < 0) total = 0;
       pb = p->auto_pad == IR_PAD_SAME_UPPER ? total / 2 : total - total / 2;
@@ -208,7 +174,7 @@ static ingot_status pool_shape(const ir_node *n, const ir_shape *xs,
       if (span < 0) {
         out = 0;
       } else if (p->ceil_mode) {
-        out = ceil_div(span, s) + 1;
+        out = ref_ceil_div(span, s) + 1;
         if ((out - 1) * s >= in + pb) out--; /* starts in the end pad */
       } else {
         out = span / s + 1;
@@ -236,7 +202,7 @@ static ingot_status pool_shape(const ir_node *n, const ir_shape *xs,
 /* Taps t in [0, k) with t*d + start in [0, n): [*lo, *hi). */
 static void tap_range(int64_t k, int64_t n, int64_t d, int64_t start,
                       int64_t *lo, int64_t *hi) {
-  int64_t a = ceil_div(-start, d), b = floor_div(n - 1 - start, d) + 1;
+  int64_t a = ref_ceil_div(-start, d), b = ref_floor_div(n - 1 - start, d) + 1;
   if (a < 0) a = 0;
   if (b > k) b = k;
   if (b < a) b = a;

@@ -79,6 +79,28 @@ ingot_status ref_check_dtype(const ir_node *n, const ir_value *in, int idx,
 ingot_status ref_same_dtype(const ir_node *n, const ir_value *in, int i,
                             int j);
 
+/* Floor and ceiling of a / b for b > 0 (C's / truncates toward zero). */
+static inline int64_t ref_floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+static inline int64_t ref_ceil_div(int64_t a, int64_t b) {
+  return -ref_floor_div(-a, b);
+}
+
+/* Conv/pool list attributes: reads optional ints attribute |name| with
+ * |per_axis| values per spatial axis into |out|, checks its length against
+ * the spatial rank the attributes read before implied (*rank, 0 = none
+ * yet; updated) and each value against [lo, hi].  *has: was it given. */
+ingot_status ref_spatial_list(const ir_node *n, const char *name,
+                              int per_axis, int64_t lo, int64_t hi,
+                              int64_t *out, int *rank, bool *has);
+
+/* Makes input |idx| of node |nid| a constant 1-D int64 tensor of |count|
+ * values (copied): how parse functions canonicalise old-opset attributes. */
+ingot_status ref_set_const_ints(ir_graph *g, ir_node_id nid, int idx,
+                                const int64_t *v, int count);
+
 /* The int8 rounding step of DESIGN.md §5, shared by every quantising op
  * so they agree bit for bit: clamp(rne(v) + zp, lo, hi).  NaN has no
  * integer value and maps to the zero point. */

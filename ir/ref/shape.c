@@ -53,16 +53,6 @@ static const char *ints_str(const int64_t *v, int k, char *buf, size_t cap) {
   return buf;
 }
 
-/* Makes input |idx| a constant 1-D int64 tensor of |count| values. */
-static ingot_status set_ints_input(ir_graph *g, ir_node_id nid, int idx,
-                                   const int64_t *v, int count) {
-  ir_value val = {.dtype = IR_I64,
-                  .shape = {.rank = 1, .dims = {count}},
-                  .data = (void *)v,
-                  .borrowed = true};
-  return ir_node_set_const_input(g, nid, idx, &val);
-}
-
 static ingot_status no_memory(const ir_node *n) {
   return ir_node_error(n, INGOT_RESOURCE_EXHAUSTED, "out of memory");
 }
@@ -93,7 +83,7 @@ ingot_status ref_parse_reshape(ir_graph *g, ir_node_id nid) {
     if (n->n_in > 1 && n->in[1])
       return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                            "has both a 'shape' attribute and a shape input");
-    INGOT_RETURN_IF_ERROR(set_ints_input(g, nid, 1, dims, count));
+    INGOT_RETURN_IF_ERROR(ref_set_const_ints(g, nid, 1, dims, count));
   }
   ir_p_reshape *p = ref_params_new(g, nid, sizeof *p);
   if (!p) return no_memory(n);
@@ -248,7 +238,7 @@ ingot_status ref_parse_squeeze(ir_graph *g, ir_node_id nid) {
   if (n->n_in > 1 && n->in[1])
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                          "has both an 'axes' attribute and an axes input");
-  return set_ints_input(g, nid, 1, axes, count);
+  return ref_set_const_ints(g, nid, 1, axes, count);
 }
 
 ingot_status ref_infer_squeeze(const ir_node *n, const ir_value *in, int nin,

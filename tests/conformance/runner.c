@@ -336,6 +336,18 @@ int main(int argc, char **argv) {
     }
     fflush(stdout);
   }
+  /* A listed test that was not run at all (renamed, removed, or the wrong
+   * folder given) must not pass silently either. */
+  for (size_t i = 0; have_expect && i < expect.n; i++) {
+    bool ran = false;
+    for (size_t t = 0; !ran && t < tests.n; t++)
+      ran = strcmp(base_name(tests.v[t]), expect.v[i]) == 0;
+    if (!ran) {
+      expected_missing++;
+      printf("MISSING %s: in the expected-pass list but not found\n",
+             expect.v[i]);
+    }
+  }
   printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   names_free(&tests);
   names_free(&expect);

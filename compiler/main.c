@@ -290,7 +290,9 @@ static int cmd_run(int argc, char **argv) {
         inputs[slot] = conv;
       }
     }
-    if (s) s = ingot_status_annotate(s, "--input %s: ", arg);
+    if (s)
+      s = ingot_status_annotate(s, "--input %s: ",
+                                g->tensors[g->inputs[slot]].name);
   }
   for (uint32_t k = 0; !s && k < g->n_inputs; k++)
     if (inputs[k].dtype == IR_DT_UNDEF)

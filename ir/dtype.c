@@ -134,7 +134,10 @@ uint64_t ir_load_u64(ir_dtype t, const void *base, size_t i) {
   if (t == IR_U64) return LOAD(uint64_t);
   if (ir_dtype_traits[t].is_float) {
     double d = ir_load_f64(t, base, i);
-    if (d != d || d <= 0) return d < 0 ? (uint64_t)(int64_t)d : 0;
+    if (d != d || d == 0) return 0;
+    if (d < 0) /* wraps like the int64 path, without UB below INT64_MIN */
+      return d <= -9223372036854775808.0 ? (uint64_t)INT64_MIN
+                                         : (uint64_t)(int64_t)d;
     if (d >= 18446744073709551615.0) return UINT64_MAX;
     return (uint64_t)d;
   }

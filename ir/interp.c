@@ -40,10 +40,10 @@ static ingot_status check_input(const ir_graph *g, uint32_t i,
 
 ingot_status ir_interp_run(const ir_graph *g, const ir_value *inputs,
                            ir_value *outputs, const ir_interp_options *opt) {
-  for (uint32_t i = 0; i < g->n_inputs; i++)
-    INGOT_RETURN_IF_ERROR(check_input(g, i, &inputs[i]));
   for (uint32_t i = 0; i < g->n_outputs; i++)
     memset(&outputs[i], 0, sizeof outputs[i]);
+  for (uint32_t i = 0; i < g->n_inputs; i++)
+    INGOT_RETURN_IF_ERROR(check_input(g, i, &inputs[i]));
 
   ir_value *vals = calloc(g->n_tensors, sizeof *vals);
   uint32_t *uses = calloc(g->n_tensors, sizeof *uses);
@@ -53,10 +53,11 @@ ingot_status ir_interp_run(const ir_graph *g, const ir_value *inputs,
     free(uses);
     return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
   }
-  /* Remaining consumers per tensor; graph outputs are never freed early. */
+  /* Remaining consumers per tensor; UINT32_MAX marks graph outputs, which
+   * are never freed early. */
   for (ir_node_id nid = 1; nid < g->n_nodes; nid++)
     for (int k = 0; k < g->nodes[nid].n_in; k++) uses[g->nodes[nid].in[k]]++;
-  for (uint32_t i = 0; i < g->n_outputs; i++) uses[g->outputs[i]] += 1u << 30;
+  for (uint32_t i = 0; i < g->n_outputs; i++) uses[g->outputs[i]] = UINT32_MAX;
   for (ir_tensor_id t = 1; t < g->n_tensors; t++)
     if (g->tensors[t].role == IR_ROLE_CONSTANT)
       ir_tensor_as_value(&g->tensors[t], &vals[t]);
@@ -115,7 +116,8 @@ ingot_status ir_interp_run(const ir_graph *g, const ir_value *inputs,
     }
     for (int k = 0; k < n->n_in; k++) {
       ir_tensor_id t = n->in[k];
-      if (t && --uses[t] == 0) ir_value_free(&vals[t]);
+      if (t && uses[t] != UINT32_MAX && --uses[t] == 0)
+        ir_value_free(&vals[t]);
     }
     for (int k = 0; k < n->n_out; k++) { /* produced but never consumed */
       ir_tensor_id t = n->out[k];

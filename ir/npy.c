@@ -88,6 +88,10 @@ ingot_status ir_read_npy(const char *path, ir_value *out) {
     s = bad(path, "no 'descr' in header");
     goto done;
   }
+  if (!p[1] || !p[2] || !p[3]) {
+    s = bad(path, "'descr' is cut short");
+    goto done;
+  }
   char order = p[1];
   const char *code = p + 2;
   if (order == '>' && !(code[1] == '1' && code[2] == p[0])) {

@@ -421,6 +421,7 @@ static ingot_status set_type(importer *im, ir_tensor_id id,
                    ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                dim->dim_param) {
       t->dim_param[d] = ir_arena_strdup(&im->g->arena, dim->dim_param);
+      if (!t->dim_param[d]) return oom();
     }
   }
   return NULL;
@@ -518,7 +519,11 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
       return ingot_make_status(INGOT_INVALID_ARGUMENT,
                                "graph input #%zu has no name", i);
     ir_tensor_id id = ir_graph_find_tensor(g, vi->name);
-    if (id) continue; /* initializer: a constant, not a run-time input */
+    if (id && g->tensors[id].role == IR_ROLE_CONSTANT)
+      continue; /* initializer: a constant, not a run-time input */
+    if (id)
+      return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                               "graph input '%s' is listed twice", vi->name);
     INGOT_RETURN_IF_ERROR(ir_graph_add_tensor(g, vi->name, &id));
     g->tensors[id].role = IR_ROLE_INPUT;
     INGOT_RETURN_IF_ERROR(set_type(im, id, vi));

@@ -358,6 +358,41 @@ static void external_data(const char *tmpdir) {
   printf("ok   external data read relative to the model file\n");
 }
 
+/* An output listed several times, and an input listed twice. */
+static void repeated_outputs_and_inputs(void) {
+  mb b;
+  mb_init(&b);
+  int64_t d[] = {2};
+  mb_input(&b, "x", 1, 1, d);
+  for (int k = 0; k < 5; k++) mb_output(&b, "y", 1, 1, d);
+  char *in[] = {"x"}, *out[] = {"y"};
+  mb_node(&b, "relu1", "Relu", in, 1, out, 1);
+  size_t size;
+  unsigned char *buf = mb_pack(&b, &size);
+  ir_graph *g = NULL;
+  CHECK_OK(ir_import_onnx_memory(buf, size, "repeat.onnx", NULL, &g));
+  free(buf);
+  if (g) {
+    float xs[2] = {-1, 3};
+    ir_value x = {IR_F32, {1, {2}}, xs, true}, y[5] = {{0}};
+    CHECK_OK(ir_interp_run(g, &x, y, NULL));
+    for (int k = 0; k < 5; k++) {
+      CHECK(y[k].data && ((float *)y[k].data)[0] == 0.0f &&
+            ((float *)y[k].data)[1] == 3.0f);
+      ir_value_free(&y[k]);
+    }
+    ir_graph_destroy(g);
+    printf("ok   an output listed 5 times gets its value 5 times\n");
+  }
+  mb_init(&b);
+  mb_input(&b, "x", 1, 1, d);
+  mb_input(&b, "x", 1, 1, d);
+  mb_output(&b, "y", 1, 1, d);
+  mb_node(&b, "relu1", "Relu", in, 1, out, 1);
+  expect_error(mb_import(&b), INGOT_INVALID_ARGUMENT, "listed twice",
+               "duplicate graph input");
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s SAMPLE.onnx TMPDIR\n", argv[0]);
@@ -369,6 +404,7 @@ int main(int argc, char **argv) {
   inconsistent_shapes();
   undefined_input_and_cycle();
   no_opset();
+  repeated_outputs_and_inputs();
   external_data(argv[2]);
   return check_report("test_bad_onnx");
 }

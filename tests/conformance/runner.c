@@ -65,12 +65,14 @@ static bool is_dir(const char *p) {
   return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static const char *base_name(const char *p) {
+/* The last path component, without trailing slashes, in |buf|. */
+static const char *base_name(const char *p, char *buf, size_t cap) {
   size_t n = strlen(p);
   while (n > 1 && p[n - 1] == '/') n--;
-  const char *s = p + n;
-  while (s > p && s[-1] != '/') s--;
-  return s;
+  size_t b = n;
+  while (b > 0 && p[b - 1] != '/') b--;
+  snprintf(buf, cap, "%.*s", (int)(n - b), p + b);
+  return buf;
 }
 
 /* Compares |got| with |want|; on mismatch writes a reason into |why|. */
@@ -318,7 +320,8 @@ int main(int argc, char **argv) {
   int passed = 0, failed = 0, skipped = 0, expected_missing = 0;
   for (size_t i = 0; i < tests.n; i++) {
     char why[2048] = "";
-    const char *name = base_name(tests.v[i]);
+    char name_buf[1024];
+    const char *name = base_name(tests.v[i], name_buf, sizeof name_buf);
     enum result r = run_test(tests.v[i], why, sizeof why);
     if (r == R_PASS) {
       passed++;
@@ -339,9 +342,11 @@ int main(int argc, char **argv) {
   /* A listed test that was not run at all (renamed, removed, or the wrong
    * folder given) must not pass silently either. */
   for (size_t i = 0; have_expect && i < expect.n; i++) {
+    char name_buf[1024];
     bool ran = false;
     for (size_t t = 0; !ran && t < tests.n; t++)
-      ran = strcmp(base_name(tests.v[t]), expect.v[i]) == 0;
+      ran = strcmp(base_name(tests.v[t], name_buf, sizeof name_buf),
+                   expect.v[i]) == 0;
     if (!ran) {
       expected_missing++;
       printf("MISSING %s: in the expected-pass list but not found\n",

@@ -216,3 +216,12 @@ ingot_status ref_set_const_ints(ir_graph *g, ir_node_id nid, int idx,
                   .borrowed = true};
   return ir_node_set_const_input(g, nid, idx, &val);
 }
+
+ingot_status ref_elem_size(const ir_node *n, ir_dtype t, size_t *out) {
+  const ir_dtype_info *ti = ir_dtype_get(t);
+  if (!ti || ti->size == 0)
+    return ir_node_error(n, INGOT_UNIMPLEMENTED, "dtype %s is not supported",
+                         ir_dtype_name(t));
+  *out = ti->size;
+  return NULL;
+}

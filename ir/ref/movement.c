@@ -26,21 +26,6 @@
 /* Split refuses more outputs than this (sizes live on the stack). */
 #define SPLIT_MAX_OUTPUTS 1024
 
-static ingot_status elem_size(const ir_node *n, ir_dtype t, size_t *out) {
-  const ir_dtype_info *ti = ir_dtype_get(t);
-  if (!ti || ti->size == 0)
-    return ir_node_error(n, INGOT_UNIMPLEMENTED, "dtype %s is not supported",
-                         ir_dtype_name(t));
-  *out = ti->size;
-  return NULL;
-}
-
-/* a * b for a, b >= 0, saturating at INT64_MAX. */
-static int64_t mul_sat(int64_t a, int64_t b) {
-  if (a != 0 && b > INT64_MAX / a) return INT64_MAX;
-  return a * b;
-}
-
 static int64_t prod(const int64_t *dims, int from, int to) {
   int64_t p = 1;
   for (int d = from; d < to; d++) p *= dims[d];
@@ -185,7 +170,7 @@ ingot_status ref_eval_transpose(const ir_node *n, const ir_value *in,
   int perm[IR_MAX_RANK];
   int64_t is[IR_MAX_RANK], str[IR_MAX_RANK];
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(transpose_perm(n, in[0].shape.rank, perm));
   ref_strides(&in[0].shape, is);
   for (int d = 0; d < in[0].shape.rank; d++) str[d] = is[perm[d]];
@@ -261,7 +246,7 @@ ingot_status ref_eval_concat(const ir_node *n, const ir_value *in, int nin,
   const ir_shape *os = &out[0].shape;
   int axis;
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, out[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, out[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(axis_of(n, os->rank, &axis));
   int64_t outer = prod(os->dims, 0, axis);
   size_t inner = (size_t)prod(os->dims, axis + 1, os->rank) * es;
@@ -365,7 +350,7 @@ ingot_status ref_eval_split(const ir_node *n, const ir_value *in, int nin,
   int64_t sizes[SPLIT_MAX_OUTPUTS];
   int axis;
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(split_plan(n, in, nin, nout, &axis, sizes));
   const ir_shape *is = &in[0].shape;
   int64_t outer = prod(is->dims, 0, axis);
@@ -503,7 +488,7 @@ ingot_status ref_eval_slice(const ir_node *n, const ir_value *in, int nin,
   int64_t str[IR_MAX_RANK], base = 0;
   ir_shape os;
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(slice_plan(n, in, nin, start, step, &os));
   ref_strides(&in[0].shape, is);
   for (int d = 0; d < os.rank; d++) {
@@ -545,7 +530,7 @@ ingot_status ref_eval_gather(const ir_node *n, const ir_value *in, int nin,
   const ir_shape *ds = &in[0].shape;
   int axis;
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(axis_of(n, ds->rank, &axis));
   int64_t dim = ds->dims[axis];
   int64_t outer = prod(ds->dims, 0, axis);
@@ -607,7 +592,7 @@ ingot_status ref_infer_tile(const ir_node *n, const ir_value *in, int nin,
       out[0].shape.dims[d] = rep[d] == 0 ? 0 : -1;
       continue;
     }
-    int64_t v = mul_sat(is->dims[d], rep[d]);
+    int64_t v = ref_mul_sat(is->dims[d], rep[d]);
     if (v == INT64_MAX)
       return ir_node_error(n, INGOT_RESOURCE_EXHAUSTED,
                            "axis %d of the output is too long", d);
@@ -623,7 +608,7 @@ ingot_status ref_eval_tile(const ir_node *n, const ir_value *in, int nin,
   int64_t rep[IR_MAX_RANK], is[IR_MAX_RANK];
   int64_t dims[VIEW_MAX_RANK], str[VIEW_MAX_RANK];
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(tile_repeats(n, in, rep));
   const ir_shape *s = &in[0].shape;
   ref_strides(s, is);
@@ -774,7 +759,7 @@ ingot_status ref_eval_pad(const ir_node *n, const ir_value *in, int nin,
   int64_t pads[2 * IR_MAX_RANK], is[IR_MAX_RANK];
   ir_shape os;
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(pad_plan(n, in, nin, pads, &os));
   ir_dtype t = in[0].dtype;
   unsigned char value[16] = {0};

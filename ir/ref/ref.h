@@ -79,6 +79,16 @@ ingot_status ref_check_dtype(const ir_node *n, const ir_value *in, int idx,
 ingot_status ref_same_dtype(const ir_node *n, const ir_value *in, int i,
                             int j);
 
+/* Element size of |t|; UNIMPLEMENTED naming the node for unsupported
+ * dtypes. */
+ingot_status ref_elem_size(const ir_node *n, ir_dtype t, size_t *out);
+
+/* a * b for a, b >= 0, saturating at INT64_MAX. */
+static inline int64_t ref_mul_sat(int64_t a, int64_t b) {
+  if (a != 0 && b > INT64_MAX / a) return INT64_MAX;
+  return a * b;
+}
+
 /* Floor and ceiling of a / b for b > 0 (C's / truncates toward zero). */
 static inline int64_t ref_floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;

@@ -24,21 +24,6 @@
  * delta would otherwise ask for terabytes). */
 #define RANGE_MAX_COUNT ((int64_t)1 << 28)
 
-static ingot_status elem_size(const ir_node *n, ir_dtype t, size_t *out) {
-  const ir_dtype_info *ti = ir_dtype_get(t);
-  if (!ti || ti->size == 0)
-    return ir_node_error(n, INGOT_UNIMPLEMENTED, "dtype %s is not supported",
-                         ir_dtype_name(t));
-  *out = ti->size;
-  return NULL;
-}
-
-/* a * b for a, b >= 0, saturating at INT64_MAX. */
-static int64_t mul_sat(int64_t a, int64_t b) {
-  if (a != 0 && b > INT64_MAX / a) return INT64_MAX;
-  return a * b;
-}
-
 /* "[1, -1, 0]" into |buf|. */
 static const char *ints_str(const int64_t *v, int k, char *buf, size_t cap) {
   size_t len = 0;
@@ -151,10 +136,10 @@ ingot_status ref_infer_reshape(const ir_node *n, const ir_value *in, int nin,
     if (is->dims[j] < 0)
       num_known = false;
     else
-      num = mul_sat(num, is->dims[j]);
+      num = ref_mul_sat(num, is->dims[j]);
   }
   for (int i = 0; i < k; i++)
-    if (i != infer_at && !cancel[i]) den = mul_sat(den, os.dims[i]);
+    if (i != infer_at && !cancel[i]) den = ref_mul_sat(den, os.dims[i]);
 
   if (infer_at >= 0 && num_known) {
     if (den == 0 || num % den != 0)
@@ -214,7 +199,7 @@ ingot_status ref_infer_flatten(const ir_node *n, const ir_value *in, int nin,
     if (is->dims[d] < 0)
       unknown[side] = true;
     else
-      part[side] = mul_sat(part[side], is->dims[d]);
+      part[side] = ref_mul_sat(part[side], is->dims[d]);
   }
   out[0].dtype = in[0].dtype;
   out[0].shape.rank = 2;
@@ -384,7 +369,7 @@ ingot_status ref_eval_size(const ir_node *n, const ir_value *in, int nin,
     if (in[0].shape.dims[d] < 0)
       return ir_node_error(n, INGOT_FAILED_PRECONDITION,
                            "input dimension %d is unknown", d);
-    numel = mul_sat(numel, in[0].shape.dims[d]);
+    numel = ref_mul_sat(numel, in[0].shape.dims[d]);
   }
   ir_store_i64(IR_I64, out[0].data, 0, numel);
   return NULL;
@@ -668,7 +653,7 @@ ingot_status ref_infer_expand(const ir_node *n, const ir_value *in, int nin,
   int64_t dims[IR_MAX_RANK];
   int k;
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   INGOT_RETURN_IF_ERROR(ref_read_ints(n, in, 1, dims, IR_MAX_RANK, &k));
   ir_shape target = {.rank = k};
   for (int i = 0; i < k; i++) {
@@ -687,7 +672,7 @@ ingot_status ref_eval_expand(const ir_node *n, const ir_value *in, int nin,
                              ir_value *out, int nout) {
   int64_t strides[IR_MAX_RANK];
   size_t es;
-  INGOT_RETURN_IF_ERROR(elem_size(n, in[0].dtype, &es));
+  INGOT_RETURN_IF_ERROR(ref_elem_size(n, in[0].dtype, &es));
   ref_bcast_strides(&in[0].shape, &out[0].shape, strides);
   ref_copy_strided(out[0].data, in[0].data, 0, strides, es,
                    out[0].shape.rank, out[0].shape.dims);

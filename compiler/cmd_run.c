@@ -1,0 +1,198 @@
+/* cmd_run.c — ingot run: runs a model through the reference interpreter
+ * on .npy/.pb inputs, writes .npy outputs and prints a top-K summary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static const char *const help_run =
+    "usage: ingot run MODEL.onnx --reference --input NAME=FILE [...]\n"
+    "                 [--output DIR] [--shapes NAME:DIMS[,NAME:DIMS...]]\n"
+    "                 [--top K]\n"
+    "\n"
+    "Runs MODEL through Ingot's reference interpreter (plain C, the\n"
+    "semantics every generated kernel is tested against).\n"
+    "\n"
+    "  --reference          use the reference interpreter (required: the\n"
+    "                       engine path arrives with 'ingot build')\n"
+    "  --input NAME=FILE    value of graph input NAME from a NumPy .npy\n"
+    "                       file or an ONNX TensorProto .pb file; repeat for\n"
+    "                       each input.  A model with one input also takes\n"
+    "                       --input FILE.\n"
+    "  --output DIR         write each output to DIR/<name>.npy\n"
+    "  --shapes NAME:DIMS   fix symbolic input dims, e.g. input:1x3x224x224\n"
+    "  --top K              print the K largest values (with their indices)\n"
+    "                       of each output\n";
+
+static void print_top(const char *name, const ir_value *v, int k) {
+  size_t n = ir_shape_numel(&v->shape);
+  if ((size_t)k > n) k = (int)n;
+  bool *taken = calloc(n ? n : 1, 1);
+  if (!taken) return;
+  printf("top-%d of '%s':\n", k, name);
+  for (int r = 0; r < k; r++) {
+    size_t best = 0;
+    double bv = 0;
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+      double x = ir_load_f64(v->dtype, v->data, i);
+      if (!taken[i] && (!found || x > bv)) {
+        best = i;
+        bv = x;
+        found = true;
+      }
+    }
+    taken[best] = true;
+    printf("  #%d  index %zu  value %.6g\n", r + 1, best, bv);
+  }
+  free(taken);
+}
+
+static void output_file_name(char *buf, size_t n, const char *dir,
+                             const char *name) {
+  size_t used = (size_t)snprintf(buf, n, "%s/", dir);
+  for (const char *p = name; *p && used + 5 < n; p++)
+    buf[used++] = (*p == '/' || *p == '\\' || *p == ':') ? '_' : *p;
+  snprintf(buf + used, n - used, ".npy");
+}
+
+int cmd_run(int argc, char **argv) {
+  const char *model = NULL, *outdir = NULL;
+  const char *input_args[CLI_MAX_INPUTS];
+  int n_input_args = 0, top = 0;
+  bool reference = false;
+  cli_shapes so = {0};
+  int rc = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(help_run, stdout);
+      return 0;
+    } else if (strcmp(a, "--reference") == 0) {
+      reference = true;
+    } else if (strcmp(a, "--input") == 0 && i + 1 < argc) {
+      if (n_input_args == CLI_MAX_INPUTS) return cli_usage_error("run", "%s", "too many --input");
+      input_args[n_input_args++] = argv[++i];
+    } else if (strcmp(a, "--output") == 0 && i + 1 < argc) {
+      outdir = argv[++i];
+    } else if (strcmp(a, "--top") == 0 && i + 1 < argc) {
+      top = atoi(argv[++i]);
+      if (top <= 0) return cli_usage_error("run", "--top needs a positive number, not '%s'", argv[i]);
+    } else if (strcmp(a, "--shapes") == 0 && i + 1 < argc) {
+      ingot_status s = cli_parse_shapes(argv[++i], &so);
+      if (s) {
+        cli_free_shapes(&so);
+        return cli_fail(s);
+      }
+    } else if (a[0] == '-') {
+      cli_free_shapes(&so);
+      return cli_usage_error("run", "unknown or incomplete option '%s'", a);
+    } else if (!model) {
+      model = a;
+    } else {
+      cli_free_shapes(&so);
+      return cli_usage_error("run", "unexpected argument '%s'", a);
+    }
+  }
+  if (!model) {
+    cli_free_shapes(&so);
+    return cli_usage_error("run", "%s", "missing MODEL");
+  }
+  if (!reference) {
+    cli_free_shapes(&so);
+    return cli_usage_error("run",
+                       "running '%s' needs --reference (this version runs "
+                       "ONNX models through the reference interpreter)",
+                       model);
+  }
+  ir_graph *g = NULL;
+  ingot_status s = cli_load_model(model, &so, &g);
+  cli_free_shapes(&so);
+  if (s) return cli_fail(s);
+
+  ir_value *inputs = calloc(g->n_inputs + 1, sizeof *inputs);
+  ir_value *outputs = calloc(g->n_outputs + 1, sizeof *outputs);
+  if (!inputs || !outputs)
+    s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0; !s && i < n_input_args; i++) {
+    const char *arg = input_args[i];
+    const char *eq = strchr(arg, '=');
+    uint32_t slot = 0;
+    const char *file = arg;
+    if (eq) {
+      char name[1024];
+      snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+      file = eq + 1;
+      ir_tensor_id id = ir_graph_find_tensor(g, name);
+      slot = g->n_inputs;
+      for (uint32_t k = 0; k < g->n_inputs; k++)
+        if (g->inputs[k] == id) slot = k;
+      if (slot == g->n_inputs) {
+        s = ingot_make_status(INGOT_NOT_FOUND,
+                              "--input: '%s' is not an input of %s", name,
+                              model);
+        break;
+      }
+    } else if (g->n_inputs != 1) {
+      s = ingot_make_status(INGOT_INVALID_ARGUMENT,
+                            "--input %s: the model has %u inputs; write "
+                            "NAME=FILE",
+                            arg, g->n_inputs);
+      break;
+    }
+    ir_value_free(&inputs[slot]);
+    s = cli_load_tensor(file, &inputs[slot]);
+    if (!s && inputs[slot].dtype != g->tensors[g->inputs[slot]].dtype &&
+        ir_dtype_get(inputs[slot].dtype)->is_float &&
+        ir_dtype_get(g->tensors[g->inputs[slot]].dtype)->is_float) {
+      /* float64 .npy for a float32 input: convert, as users expect. */
+      ir_value conv = {g->tensors[g->inputs[slot]].dtype, inputs[slot].shape,
+                       NULL, false};
+      s = ir_value_alloc(&conv);
+      for (size_t k = 0; !s && k < ir_shape_numel(&conv.shape); k++)
+        ir_store_f64(conv.dtype, conv.data, k,
+                     ir_load_f64(inputs[slot].dtype, inputs[slot].data, k));
+      if (!s) {
+        ir_value_free(&inputs[slot]);
+        inputs[slot] = conv;
+      }
+    }
+    if (s)
+      s = ingot_status_annotate(s, "--input %s: ",
+                                g->tensors[g->inputs[slot]].name);
+  }
+  for (uint32_t k = 0; !s && k < g->n_inputs; k++)
+    if (inputs[k].dtype == IR_DT_UNDEF)
+      s = ingot_make_status(INGOT_INVALID_ARGUMENT,
+                            "no --input for graph input '%s'",
+                            g->tensors[g->inputs[k]].name);
+  if (!s) s = ir_interp_run(g, inputs, outputs, NULL);
+  if (!s && outdir) {
+    mkdir(outdir, 0777);
+    for (uint32_t k = 0; !s && k < g->n_outputs; k++) {
+      char path[4096];
+      output_file_name(path, sizeof path, outdir,
+                       g->tensors[g->outputs[k]].name);
+      s = ir_write_npy(path, &outputs[k]);
+      if (!s) printf("wrote %s\n", path);
+    }
+  }
+  for (uint32_t k = 0; !s && k < g->n_outputs; k++) {
+    char b[128];
+    printf("output '%s': %s[%s]\n", g->tensors[g->outputs[k]].name,
+           ir_dtype_name(outputs[k].dtype),
+           ir_shape_str(&outputs[k].shape, b, sizeof b));
+    if (top) print_top(g->tensors[g->outputs[k]].name, &outputs[k], top);
+  }
+  if (s) rc = cli_fail(s);
+  for (uint32_t k = 0; inputs && k < g->n_inputs; k++) ir_value_free(&inputs[k]);
+  for (uint32_t k = 0; outputs && k < g->n_outputs; k++)
+    ir_value_free(&outputs[k]);
+  free(inputs);
+  free(outputs);
+  ir_graph_destroy(g);
+  return rc;
+}
+

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "xml.h"
 
 int cli_fail(ingot_status s) {
   fprintf(stderr, "ingot: %s\n", ingot_status_message(s));
@@ -78,10 +79,11 @@ bool cli_has_suffix(const char *s, const char *suf) {
 ingot_status cli_load_model(const char *path, const cli_shapes *so,
                             ir_graph **g) {
   ir_import_options opt = {so->v, so->n, NULL};
+  if (cli_has_suffix(path, ".xml")) return ir_import_xml_file(path, &opt, g);
   if (!cli_has_suffix(path, ".onnx"))
     return ingot_make_status(INGOT_UNIMPLEMENTED,
-                             "%s: this version of ingot reads ONNX models "
-                             "(.onnx)",
+                             "%s: ingot reads ONNX models (.onnx) and XML IR "
+                             "(.xml with its .bin)",
                              path);
   return ir_import_onnx_file(path, &opt, g);
 }

@@ -35,5 +35,8 @@ ingot_status cli_load_tensor(const char *path, ir_value *v);
 
 int cmd_run(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

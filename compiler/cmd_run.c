@@ -1,30 +1,35 @@
-/* cmd_run.c — ingot run: runs a model through the reference interpreter
- * on .npy/.pb inputs, writes .npy outputs and prints a top-K summary. */
+/* cmd_run.c — ingot run: runs an engine with libingot_rt, or a model
+ * through the reference interpreter, on .npy/.pb inputs; writes .npy
+ * outputs and prints a top-K summary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "engine_io.h"
 
 static const char *const help_run =
-    "usage: ingot run MODEL.onnx --reference --input NAME=FILE [...]\n"
-    "                 [--output DIR] [--shapes NAME:DIMS[,NAME:DIMS...]]\n"
+    "usage: ingot run ENGINE --input NAME=FILE [...] [--output DIR]\n"
+    "                 [--threads N] [--top K]\n"
+    "       ingot run MODEL.onnx|MODEL.xml --reference --input NAME=FILE\n"
+    "                 [...] [--output DIR] [--shapes NAME:DIMS[,...]]\n"
     "                 [--top K]\n"
     "\n"
-    "Runs MODEL through Ingot's reference interpreter (plain C, the\n"
-    "semantics every generated kernel is tested against).\n"
+    "Runs an engine built by 'ingot build' with libingot_rt, or a model\n"
+    "through Ingot's reference interpreter (plain C, the semantics every\n"
+    "generated kernel is tested against).\n"
     "\n"
-    "  --reference          use the reference interpreter (required: the\n"
-    "                       engine path arrives with 'ingot build')\n"
-    "  --input NAME=FILE    value of graph input NAME from a NumPy .npy\n"
-    "                       file or an ONNX TensorProto .pb file; repeat for\n"
-    "                       each input.  A model with one input also takes\n"
-    "                       --input FILE.\n"
+    "  --input NAME=FILE    value of input NAME from a NumPy .npy file or an\n"
+    "                       ONNX TensorProto .pb file; repeat for each input.\n"
+    "                       With one input, --input FILE is enough.\n"
     "  --output DIR         write each output to DIR/<name>.npy\n"
-    "  --shapes NAME:DIMS   fix symbolic input dims, e.g. input:1x3x224x224\n"
     "  --top K              print the K largest values (with their indices)\n"
-    "                       of each output\n";
+    "                       of each output\n"
+    "  --threads N          engine: threads to run on (default: all CPUs)\n"
+    "  --reference          run MODEL (.onnx or .xml) in the reference\n"
+    "                       interpreter\n"
+    "  --shapes NAME:DIMS   reference: fix symbolic input dims\n";
 
 static void print_top(const char *name, const ir_value *v, int k) {
   size_t n = ir_shape_numel(&v->shape);
@@ -58,10 +63,43 @@ static void output_file_name(char *buf, size_t n, const char *dir,
   snprintf(buf + used, n - used, ".npy");
 }
 
+static int run_engine(const char *path, const char *const *inputs, int n,
+                      const char *outdir, int top, int threads) {
+  ingot_engine *e = NULL;
+  ingot_session *s = NULL;
+  ingot_status st = eio_open(path, threads, &e, &s);
+  if (!st) st = eio_set_inputs(e, s, inputs, n, true);
+  if (!st) st = ingot_session_run(s);
+  if (!st && outdir) mkdir(outdir, 0777);
+  for (int k = 0; !st && k < ingot_engine_output_count(e); k++) {
+    ir_value v;
+    ingot_tensor_info info;
+    st = ingot_engine_output_info(e, k, &info);
+    if (!st) st = eio_get_output(e, s, k, &v);
+    if (st) break;
+    if (outdir) {
+      char file[4096];
+      output_file_name(file, sizeof file, outdir, info.name);
+      st = ir_write_npy(file, &v);
+      if (!st) printf("wrote %s\n", file);
+    }
+    char b[128];
+    if (!st) {
+      printf("output '%s': %s[%s]\n", info.name, ir_dtype_name(v.dtype),
+             ir_shape_str(&v.shape, b, sizeof b));
+      if (top) print_top(info.name, &v, top);
+    }
+    ir_value_free(&v);
+  }
+  ingot_session_destroy(s);
+  ingot_engine_release(e);
+  return st ? cli_fail(st) : 0;
+}
+
 int cmd_run(int argc, char **argv) {
   const char *model = NULL, *outdir = NULL;
-  const char *input_args[CLI_MAX_INPUTS];
-  int n_input_args = 0, top = 0;
+  const char *input_args[CLI_MAX_INPUTS] = {0};
+  int n_input_args = 0, top = 0, threads = 0;
   bool reference = false;
   cli_shapes so = {0};
   int rc = 0;
@@ -77,6 +115,10 @@ int cmd_run(int argc, char **argv) {
       input_args[n_input_args++] = argv[++i];
     } else if (strcmp(a, "--output") == 0 && i + 1 < argc) {
       outdir = argv[++i];
+    } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+      threads = atoi(argv[++i]);
+      if (threads <= 0)
+        return cli_usage_error("run", "--threads needs a positive number, not '%s'", argv[i]);
     } else if (strcmp(a, "--top") == 0 && i + 1 < argc) {
       top = atoi(argv[++i]);
       if (top <= 0) return cli_usage_error("run", "--top needs a positive number, not '%s'", argv[i]);
@@ -102,10 +144,12 @@ int cmd_run(int argc, char **argv) {
   }
   if (!reference) {
     cli_free_shapes(&so);
-    return cli_usage_error("run",
-                       "running '%s' needs --reference (this version runs "
-                       "ONNX models through the reference interpreter)",
-                       model);
+    if (cli_has_suffix(model, ".onnx") || cli_has_suffix(model, ".xml"))
+      return cli_usage_error("run",
+                             "'%s' is a model: build an engine with 'ingot "
+                             "build', or run it with --reference",
+                             model);
+    return run_engine(model, input_args, n_input_args, outdir, top, threads);
   }
   ir_graph *g = NULL;
   ingot_status s = cli_load_model(model, &so, &g);

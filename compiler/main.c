@@ -19,8 +19,11 @@ static const char *const help_main =
     "usage: ingot COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  run       run an ONNX model through the reference interpreter\n"
-    "  inspect   describe an ONNX model: inputs, outputs, ops, parameters\n"
+    "  build     compile a model into an engine file for this CPU\n"
+    "  run       run an engine, or a model with --reference\n"
+    "  bench     measure an engine's latency and throughput\n"
+    "  inspect   describe a model (.onnx or .xml) or an engine\n"
+    "  convert   write a model as XML IR (.xml + .bin, OpenVINO IR v11)\n"
     "  help      show help for a command ('ingot help run')\n"
     "\n"
     "'ingot COMMAND --help' shows a command's options.\n";
@@ -30,8 +33,11 @@ static const struct {
   const char *name;
   int (*fn)(int argc, char **argv);
 } commands[] = {
+    {"build", cmd_build},
     {"run", cmd_run},
+    {"bench", cmd_bench},
     {"inspect", cmd_inspect},
+    {"convert", cmd_convert},
 };
 
 int main(int argc, char **argv) {

@@ -181,6 +181,42 @@ ingot_status ir_graph_add_node(ir_graph *g, ir_op op, const char *name,
   return NULL;
 }
 
+ingot_status ir_graph_insert_node(ir_graph *g, ir_node_id pos, ir_op op,
+                                  const char *name, const ir_tensor_id *in,
+                                  int n_in, const ir_tensor_id *out,
+                                  int n_out, ir_node_id *out_id) {
+  if (pos < 1 || pos > g->n_nodes)
+    return ingot_make_status(INGOT_INTERNAL, "bad node position %u", pos);
+  ir_node_id last;
+  INGOT_RETURN_IF_ERROR(
+      ir_graph_add_node(g, op, name, in, n_in, out, n_out, &last));
+  ir_node moved = g->nodes[last];
+  memmove(&g->nodes[pos + 1], &g->nodes[pos],
+          (size_t)(last - pos) * sizeof *g->nodes);
+  g->nodes[pos] = moved;
+  for (ir_node_id nid = pos; nid <= last; nid++)
+    for (int k = 0; k < g->nodes[nid].n_out; k++)
+      if (g->nodes[nid].out[k]) g->tensors[g->nodes[nid].out[k]].producer = nid;
+  if (out_id) *out_id = pos;
+  return NULL;
+}
+
+void ir_graph_remove_dead(ir_graph *g, const bool *dead) {
+  ir_node_id w = 1;
+  for (ir_node_id r = 1; r < g->n_nodes; r++) {
+    if (dead[r]) {
+      for (int k = 0; k < g->nodes[r].n_out; k++)
+        if (g->nodes[r].out[k]) g->tensors[g->nodes[r].out[k]].producer = 0;
+      continue;
+    }
+    if (w != r) g->nodes[w] = g->nodes[r];
+    for (int k = 0; k < g->nodes[w].n_out; k++)
+      if (g->nodes[w].out[k]) g->tensors[g->nodes[w].out[k]].producer = w;
+    w++;
+  }
+  g->n_nodes = w;
+}
+
 ingot_status ir_node_set_const_input(ir_graph *g, ir_node_id id, int idx,
                                      const ir_value *v) {
   ir_node *n = &g->nodes[id];

@@ -149,6 +149,7 @@ enum ir_op_flags {
   IR_OPF_SHAPE_ONLY = 1u << 1,  /* moves or describes data, no arithmetic */
   IR_OPF_QUANT = 1u << 2,       /* integer/quantised op */
   IR_OPF_NO_FOLD = 1u << 3,     /* never constant-fold (e.g. random) */
+  IR_OPF_INTERNAL = 1u << 4,    /* Ingot's own op: never in an ONNX file */
 };
 
 typedef struct ir_graph ir_graph;
@@ -263,6 +264,7 @@ typedef struct ir_tensor {
   void *data;       /* constants: ir_shape_numel * dtype size bytes */
   ir_node_id producer;
   ir_quant *quant;  /* NULL unless quantised */
+  uint8_t layout;   /* storage in an engine: 0 as the model, 1 NHWC (4-D) */
 } ir_tensor;
 
 struct ir_node {
@@ -316,6 +318,16 @@ ingot_status ir_graph_add_node(ir_graph *g, ir_op op, const char *name,
 static inline ir_tensor *ir_tensor_get(ir_graph *g, ir_tensor_id id) {
   return &g->tensors[id];
 }
+/* Inserts a node before node |pos| (1 <= pos <= n_nodes; n_nodes appends)
+ * and returns its id (== pos).  Nodes from |pos| on move up by one id and
+ * tensors' producers follow; ids held across the call are stale. */
+ingot_status ir_graph_insert_node(ir_graph *g, ir_node_id pos, ir_op op,
+                                  const char *name, const ir_tensor_id *in,
+                                  int n_in, const ir_tensor_id *out,
+                                  int n_out, ir_node_id *out_id);
+/* Removes the nodes whose |dead| flag is set, keeping order; producers of
+ * their outputs become 0. */
+void ir_graph_remove_dead(ir_graph *g, const bool *dead);
 /* Replaces input |idx| of node |id| by a new constant holding |v|, growing
  * the input list when idx >= n_in (gaps become absent inputs). */
 ingot_status ir_node_set_const_input(ir_graph *g, ir_node_id id, int idx,

@@ -601,6 +601,8 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
       const char *dom = np->domain ? np->domain : "";
       ir_op op = IR_OP_INVALID;
       if (!*dom || strcmp(dom, "ai.onnx") == 0) op = ir_op_lookup(optype);
+      if (op != IR_OP_INVALID && (ir_op_get(op)->flags & IR_OPF_INTERNAL))
+        op = IR_OP_INVALID; /* Ingot's internal ops are not ONNX ops */
       if (op != IR_OP_INVALID && g->opset == 0) {
         s = ingot_make_status(INGOT_INVALID_ARGUMENT,
                               "node '%s' (%s): the model imports no opset "

@@ -23,6 +23,11 @@
 #include <sys/stat.h>
 
 #include "ir.h"
+#ifdef INGOT_HAVE_CODEGEN
+#include "build.h"
+#include "native_exec.h"
+#include "passes.h"
+#endif
 
 typedef struct names {
   char **v;
@@ -125,19 +130,13 @@ static bool compare(const ir_value *got, const ir_value *want, char *why,
 
 enum result { R_PASS, R_FAIL, R_SKIP };
 
-/* Runs one data set folder.  Returns R_PASS/R_FAIL/R_SKIP and a reason. */
-static enum result run_set(const ir_graph *g, const char *dir, char *why,
-                           size_t n) {
-  enum result r = R_PASS;
-  ir_value *inputs = calloc(g->n_inputs + 1, sizeof *inputs);
-  ir_value *outputs = calloc(g->n_outputs + 1, sizeof *outputs);
+typedef enum mode { MODE_REFERENCE, MODE_NATIVE, MODE_ENGINE } mode;
+
+/* Reads test_data_set inputs into |inputs| (slots follow g->inputs). */
+static ingot_status read_inputs(const ir_graph *g, const char *dir,
+                                ir_value *inputs) {
   char path[4096];
   ingot_status s = NULL;
-  if (!inputs || !outputs) {
-    snprintf(why, n, "out of memory");
-    r = R_FAIL;
-    goto done;
-  }
   for (uint32_t k = 0;; k++) {
     snprintf(path, sizeof path, "%s/input_%u.pb", dir, k);
     if (!is_file(path)) break;
@@ -164,7 +163,138 @@ static enum result run_set(const ir_graph *g, const char *dir, char *why,
     if (inputs[i].dtype == IR_DT_UNDEF)
       s = ingot_make_status(INGOT_NOT_FOUND, "%s: no data for input '%s'",
                             dir, g->tensors[g->inputs[i]].name);
-  if (!s) s = ir_interp_run(g, inputs, outputs, NULL);
+  return s;
+}
+
+#ifdef INGOT_HAVE_CODEGEN
+/* Engines need static shapes.  A test that feeds a shape-carrying value
+ * (Reshape's shape, Slice's starts, Resize's scales, Range's limits,
+ * Dropout's training_mode...) as a graph input is built again with those
+ * inputs frozen to this data set's values (what --const-input does): every
+ * integer or bool input, and float inputs of at most 8 values and rank <= 1
+ * (scales, roi, scalars).  The kernels still read every other input at run
+ * time. */
+static bool shape_like(const ir_value *v) {
+  if (v->dtype == IR_I64 || v->dtype == IR_I32 || v->dtype == IR_BOOL)
+    return true;
+  return ir_dtype_get(v->dtype)->is_float && v->shape.rank <= 1 &&
+         ir_shape_numel(&v->shape) <= 8;
+}
+
+static ingot_status freeze_int_inputs(ir_graph *g, const ir_value *inputs,
+                                      ir_value *kept) {
+  uint32_t n = g->n_inputs, w = 0;
+  char **names = calloc(n + 1, sizeof *names);
+  if (!names) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "oom");
+  for (uint32_t i = 0; i < n; i++) names[i] = strdup(g->tensors[g->inputs[i]].name);
+  ingot_status s = NULL;
+  for (uint32_t i = 0; !s && i < n; i++) {
+    if (shape_like(&inputs[i]))
+      s = pass_freeze_input(g, names[i], &inputs[i]);
+    else
+      kept[w++] = inputs[i];
+  }
+  for (uint32_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return s;
+}
+
+static ingot_status run_compiled(mode md, const char *model,
+                                 const char *dir, ir_value *outputs,
+                                 uint32_t n_outputs) {
+  ingot_status s = NULL;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    ir_graph *g = NULL;
+    s = ir_import_onnx_file(model, NULL, &g);
+    if (s) return s;
+    ir_value *inputs = calloc(g->n_inputs + 1, sizeof *inputs);
+    ir_value *kept = calloc(g->n_inputs + 1, sizeof *kept);
+    if (!inputs || !kept) s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "oom");
+    if (!s) s = read_inputs(g, dir, inputs);
+    uint32_t n_in = g->n_inputs;
+    if (!s && attempt == 1) s = freeze_int_inputs(g, inputs, kept);
+    else if (!s) memcpy(kept, inputs, n_in * sizeof *kept);
+    if (!s && g->n_outputs != n_outputs)
+      s = ingot_make_status(INGOT_INTERNAL, "output count changed");
+    if (!s && md == MODE_NATIVE) {
+      s = native_run(g, kept, outputs);
+    } else if (!s) {
+      void *bytes = NULL;
+      size_t size = 0;
+      s = cg_build_engine(g, NULL, &bytes, &size);
+      ingot_engine *e = NULL;
+      ingot_session *ss = NULL;
+      if (!s) s = ingot_engine_load_memory(bytes, size, &e);
+      free(bytes);
+      if (!s) s = ingot_session_create(e, NULL, &ss);
+      for (int i = 0; !s && i < ingot_engine_input_count(e); i++) {
+        ingot_tensor_info info;
+        s = ingot_engine_input_info(e, i, &info);
+        const ir_value *v = NULL;
+        for (uint32_t k = 0; !s && k < g->n_inputs; k++)
+          if (strcmp(g->tensors[g->inputs[k]].name, info.name) == 0) v = &kept[k];
+        if (!s && !v)
+          s = ingot_make_status(INGOT_INTERNAL, "engine input '%s' unknown", info.name);
+        if (!s)
+          s = ingot_session_set_input(ss, i, (ingot_dtype)v->dtype, v->data,
+                                      ir_value_nbytes(v));
+      }
+      if (!s) s = ingot_session_run(ss);
+      for (uint32_t k = 0; !s && k < n_outputs; k++) {
+        ingot_tensor_info info;
+        s = ingot_engine_output_info(e, (int)k, &info);
+        if (s) break;
+        outputs[k].dtype = (ir_dtype)info.dtype;
+        outputs[k].shape.rank = info.rank;
+        for (int r = 0; r < info.rank; r++) outputs[k].shape.dims[r] = info.dims[r];
+        s = ir_value_alloc(&outputs[k]);
+        if (!s)
+          s = ingot_session_get_output(ss, (int)k, info.dtype, outputs[k].data,
+                                       ir_value_nbytes(&outputs[k]));
+      }
+      ingot_session_destroy(ss);
+      ingot_engine_release(e);
+    }
+    for (uint32_t i = 0; inputs && i < n_in; i++) ir_value_free(&inputs[i]);
+    free(inputs);
+    free(kept);
+    ir_graph_destroy(g);
+    bool retry = attempt == 0 && s &&
+                 (strstr(ingot_status_message(s), "depends on run-time data") ||
+                  strstr(ingot_status_message(s), "must be a constant"));
+    if (!retry) break;
+    for (uint32_t k = 0; k < n_outputs; k++) ir_value_free(&outputs[k]);
+    ingot_status_free(s);
+    s = NULL;
+  }
+  return s;
+}
+#endif
+
+/* Runs one data set folder.  Returns R_PASS/R_FAIL/R_SKIP and a reason. */
+static enum result run_set(mode md, const char *model, const ir_graph *g,
+                           const char *dir, char *why, size_t n) {
+  enum result r = R_PASS;
+  ir_value *inputs = calloc(g->n_inputs + 1, sizeof *inputs);
+  ir_value *outputs = calloc(g->n_outputs + 1, sizeof *outputs);
+  char path[4096];
+  ingot_status s = NULL;
+  if (!inputs || !outputs) {
+    snprintf(why, n, "out of memory");
+    r = R_FAIL;
+    goto done;
+  }
+  if (md == MODE_REFERENCE) {
+    s = read_inputs(g, dir, inputs);
+    if (!s) s = ir_interp_run(g, inputs, outputs, NULL);
+  } else {
+#ifdef INGOT_HAVE_CODEGEN
+    s = run_compiled(md, model, dir, outputs, g->n_outputs);
+#else
+    (void)model;
+    s = ingot_make_status(INGOT_UNIMPLEMENTED, "built without codegen");
+#endif
+  }
   if (s) {
     r = ingot_status_code_of(s) == INGOT_UNIMPLEMENTED ? R_SKIP : R_FAIL;
     snprintf(why, n, "%s", ingot_status_message(s));
@@ -201,7 +331,7 @@ done:
   return r;
 }
 
-static enum result run_test(const char *dir, char *why, size_t n) {
+static enum result run_test(mode md, const char *dir, char *why, size_t n) {
   char path[4096];
   snprintf(path, sizeof path, "%s/model.onnx", dir);
   ir_graph *g;
@@ -225,9 +355,11 @@ static enum result run_test(const char *dir, char *why, size_t n) {
     snprintf(why, n, "no test_data_set_* folders");
     r = R_FAIL;
   }
+  char model[4096];
+  snprintf(model, sizeof model, "%s/model.onnx", dir);
   for (size_t i = 0; r == R_PASS && i < sets.n; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, sets.v[i]);
-    r = run_set(g, path, why, n);
+    r = run_set(md, model, g, path, why, n);
   }
   names_free(&sets);
   ir_graph_destroy(g);
@@ -279,13 +411,17 @@ static int read_expect(const char *file, names *out) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: ingot-conformance [--reference] [--expect FILE] "
-          "[--quiet] PATH...\n"
+          "usage: ingot-conformance [--reference|--native|--engine] "
+          "[--expect FILE] [--quiet] PATH...\n"
           "  Runs ONNX backend tests (folders with model.onnx and "
           "test_data_set_N/).\n"
           "  PATH is a test folder or a folder of test folders.\n"
           "  --reference    run through the reference interpreter (the "
           "default)\n"
+          "  --native       plan (passes, layout, lowering) and run the "
+          "natively compiled kernel templates\n"
+          "  --engine       build an engine per test (LLVM) and run it "
+          "with libingot_rt\n"
           "  --expect FILE  tests (by folder name) that must pass; exit 1 "
           "if one does not\n"
           "  --quiet        print only failures, skips and the summary\n");
@@ -294,9 +430,14 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
   names tests = {0}, expect = {0};
   bool quiet = false, have_expect = false;
+  mode md = MODE_REFERENCE;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--reference") == 0) {
-      continue;
+      md = MODE_REFERENCE;
+    } else if (strcmp(argv[i], "--native") == 0) {
+      md = MODE_NATIVE;
+    } else if (strcmp(argv[i], "--engine") == 0) {
+      md = MODE_ENGINE;
     } else if (strcmp(argv[i], "--quiet") == 0) {
       quiet = true;
     } else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) {
@@ -322,7 +463,7 @@ int main(int argc, char **argv) {
     char why[2048] = "";
     char name_buf[1024];
     const char *name = base_name(tests.v[i], name_buf, sizeof name_buf);
-    enum result r = run_test(tests.v[i], why, sizeof why);
+    enum result r = run_test(md, tests.v[i], why, sizeof why);
     if (r == R_PASS) {
       passed++;
       if (!quiet) printf("PASS %s\n", name);

@@ -2,9 +2,11 @@
  * interpreter, against the outputs ONNX's own ReferenceEvaluator computed
  * when make_models.py built them.
  *
- * usage: test_models MODEL.onnx INPUT.npy OUTPUT_NAME=EXPECTED.npy ...
+ * usage: test_models [--engine] MODEL.onnx INPUT.npy NAME=EXPECTED.npy ...
+ * --engine builds an fp32 engine for this CPU (LLVM) and runs it with
+ * libingot_rt instead of the reference interpreter.
  * Tolerance: |got - want| <= 1e-4 * max(1, |want|) for every element
- * (the issue's "within 1e-4"); dtype and shape exactly.
+ * (the issues' "within 1e-4"); dtype and shape exactly.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,8 +14,52 @@
 
 #include "../check.h"
 #include "ir.h"
+#ifdef INGOT_HAVE_CODEGEN
+#include "build.h"
+#endif
+
+#ifdef INGOT_HAVE_CODEGEN
+/* Builds and runs an engine; outputs follow g's outputs. */
+static ingot_status run_engine(const char *model, const ir_value *in,
+                               ir_value *out, uint32_t n_out) {
+  ir_graph *g = NULL;
+  INGOT_RETURN_IF_ERROR(ir_import_onnx_file(model, NULL, &g));
+  void *bytes = NULL;
+  size_t size = 0;
+  ingot_status s = cg_build_engine(g, NULL, &bytes, &size);
+  ir_graph_destroy(g);
+  ingot_engine *e = NULL;
+  ingot_session *ss = NULL;
+  if (!s) s = ingot_engine_load_memory(bytes, size, &e);
+  free(bytes);
+  if (!s) s = ingot_session_create(e, NULL, &ss);
+  if (!s) s = ingot_session_set_input(ss, 0, (ingot_dtype)in->dtype, in->data,
+                                      ir_value_nbytes(in));
+  if (!s) s = ingot_session_run(ss);
+  for (uint32_t k = 0; !s && k < n_out; k++) {
+    ingot_tensor_info info;
+    s = ingot_engine_output_info(e, (int)k, &info);
+    if (s) break;
+    out[k].dtype = (ir_dtype)info.dtype;
+    out[k].shape.rank = info.rank;
+    for (int d = 0; d < info.rank; d++) out[k].shape.dims[d] = info.dims[d];
+    s = ir_value_alloc(&out[k]);
+    if (!s)
+      s = ingot_session_get_output(ss, (int)k, info.dtype, out[k].data,
+                                   ir_value_nbytes(&out[k]));
+  }
+  ingot_session_destroy(ss);
+  ingot_engine_release(e);
+  return s;
+}
+#endif
 
 int main(int argc, char **argv) {
+  bool engine = argc > 1 && strcmp(argv[1], "--engine") == 0;
+  if (engine) {
+    argc--;
+    argv++;
+  }
   if (argc < 4) {
     fprintf(stderr, "usage: %s MODEL INPUT.npy NAME=EXPECTED.npy...\n", argv[0]);
     return 2;
@@ -28,7 +74,16 @@ int main(int argc, char **argv) {
   CHECK(g->n_inputs == 1);
   ir_value in = {0}, *out = calloc(g->n_outputs, sizeof *out);
   CHECK_OK(ir_read_npy(argv[2], &in));
-  CHECK_OK(ir_interp_run(g, &in, out, NULL));
+  if (engine) {
+#ifdef INGOT_HAVE_CODEGEN
+    CHECK_OK(run_engine(argv[1], &in, out, g->n_outputs));
+#else
+    fprintf(stderr, "built without the engine compiler\n");
+    return 77;
+#endif
+  } else {
+    CHECK_OK(ir_interp_run(g, &in, out, NULL));
+  }
   double worst = 0;
   for (int a = 3; a < argc && !check_failures; a++) {
     char name[512];
@@ -59,7 +114,8 @@ int main(int argc, char **argv) {
     }
     ir_value_free(&want);
   }
-  printf("%s: max relative error %.3g (tolerance 1e-4)\n", argv[1], worst);
+  printf("%s%s: max relative error %.3g (tolerance 1e-4)\n", argv[1],
+         engine ? " (engine)" : "", worst);
   ir_value_free(&in);
   for (uint32_t i = 0; i < g->n_outputs; i++) ir_value_free(&out[i]);
   free(out);

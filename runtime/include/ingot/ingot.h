@@ -1,9 +1,19 @@
 /* ingot.h — the public C API of libingot_rt.
  *
- * This header is the whole contract between a product and the Ingot runtime.
- * It depends on nothing but the C standard library.  Today it holds the
- * status type that every Ingot library returns; the engine and session API
- * (load, query I/O, run, profile) joins it with the engine runtime.
+ * This header is the whole contract between a product and the Ingot
+ * runtime: load an engine file built by `ingot build`, query its inputs and
+ * outputs, create a session, set inputs, run, read outputs.  It depends on
+ * nothing but the C standard library, and so does libingot_rt (plus libm,
+ * pthread and libdl).
+ *
+ * Ownership and threads.  An ingot_engine is immutable after loading and
+ * may be shared by any number of threads; it owns the mapped code and
+ * weights.  An ingot_session holds one arena and the I/O buffers and is
+ * used by one thread at a time; create one per caller thread.  Functions
+ * named _create/_load return owned objects, freed by the matching
+ * _destroy/_release; everything returned through an out-pointer that is
+ * not an object (names, infos) is borrowed from the engine and lives as
+ * long as it does.
  *
  * Statuses.  A function that can fail returns an |ingot_status|.  NULL means
  * success (so checking is one compare); anything else is an owned object that
@@ -61,6 +71,133 @@ ingot_status_code ingot_status_code_of(ingot_status s);
 const char *ingot_status_message(ingot_status s);
 const char *ingot_status_code_name(ingot_status_code code);
 void ingot_status_free(ingot_status s);
+
+/*===------------------------------------------------------------------===*/
+/* Engines and sessions                                                    */
+/*===------------------------------------------------------------------===*/
+
+/* Element types, numbered as ONNX's TensorProto.DataType. */
+typedef enum ingot_dtype {
+  INGOT_FLOAT32 = 1,
+  INGOT_UINT8 = 2,
+  INGOT_INT8 = 3,
+  INGOT_UINT16 = 4,
+  INGOT_INT16 = 5,
+  INGOT_INT32 = 6,
+  INGOT_INT64 = 7,
+  INGOT_BOOL = 9,
+  INGOT_FLOAT16 = 10,
+  INGOT_FLOAT64 = 11,
+  INGOT_UINT32 = 12,
+  INGOT_UINT64 = 13,
+  INGOT_BFLOAT16 = 16,
+} ingot_dtype;
+
+#define INGOT_MAX_DIMS 8
+
+typedef struct ingot_engine ingot_engine;
+typedef struct ingot_session ingot_session;
+
+/* A graph input or output as the user sees it (the model's layout). */
+typedef struct ingot_tensor_info {
+  const char *name;   /* borrowed from the engine */
+  ingot_dtype dtype;  /* the model's dtype */
+  int rank;
+  long long dims[INGOT_MAX_DIMS];
+  size_t nbytes;      /* rank/dims/dtype's size in bytes */
+} ingot_tensor_info;
+
+/* Checks the header of the engine file at |path| against this runtime and
+ * this CPU without mapping any code: format version, required CPU features
+ * (and whether the OS allows AMX), sizes.  OK when it can run here, else
+ * INGOT_INCOMPATIBLE (or DATA_LOSS for a corrupt header) saying exactly why.
+ */
+ingot_status ingot_engine_check_file(const char *path);
+
+/* Loads an engine.  The file is read once; the engine keeps no reference to
+ * |path|.  Fails with a message naming the file and what is wrong with it
+ * (truncated, bad checksum, incompatible CPU, bad relocation, ...). */
+ingot_status ingot_engine_load_file(const char *path, ingot_engine **out);
+/* Same from memory; |data| is copied, the caller may free it afterwards. */
+ingot_status ingot_engine_load_memory(const void *data, size_t size,
+                                      ingot_engine **out);
+void ingot_engine_release(ingot_engine *engine);
+
+int ingot_engine_input_count(const ingot_engine *engine);
+int ingot_engine_output_count(const ingot_engine *engine);
+ingot_status ingot_engine_input_info(const ingot_engine *engine, int index,
+                                     ingot_tensor_info *out);
+ingot_status ingot_engine_output_info(const ingot_engine *engine, int index,
+                                      ingot_tensor_info *out);
+/* Index of the input/output named |name|, or -1. */
+int ingot_engine_find_input(const ingot_engine *engine, const char *name);
+int ingot_engine_find_output(const ingot_engine *engine, const char *name);
+
+/* What `ingot inspect` shows; strings are borrowed from the engine. */
+typedef struct ingot_engine_info {
+  unsigned format_major, format_minor;
+  const char *producer;             /* "ingot 0.1.0" */
+  const char *target_triple;        /* "x86_64-unknown-linux-gnu" */
+  const char *target_cpu;           /* LLVM CPU the code was built for */
+  unsigned long long cpu_features;  /* INGOT_CPU_* bits it requires */
+  unsigned long long content_hash;  /* FNV-1a 64 of the file after the header */
+  size_t file_size, arena_size, weights_size, code_size;
+  int step_count;
+  const char *build_info;           /* "key: value" lines, "" if none */
+} ingot_engine_info;
+void ingot_engine_get_info(const ingot_engine *engine, ingot_engine_info *out);
+
+/* Step |index| of the plan (execution order); strings borrowed. */
+typedef struct ingot_step_info {
+  const char *symbol;     /* its function in the engine's code */
+  const char *kernel;     /* kernel template, e.g. "k_conv2d_nhwc_f32" */
+  const char *op;         /* summary, e.g. "Conv 3x3/1 16->16 28x28" */
+  const char *provenance; /* the model's node names, '\n'-separated */
+  long long tasks;        /* the step's parallel work items */
+  unsigned long long ops, bytes; /* arithmetic ops (1 MAC = 2), bytes moved */
+  ingot_dtype precision;  /* compute dtype */
+} ingot_step_info;
+ingot_status ingot_engine_step_info(const ingot_engine *engine, int index,
+                                    ingot_step_info *out);
+
+/* Names of the INGOT_CPU_* bits in |features| ("avx2 fma"), written to
+ * |buf| (truncated to |n| bytes); returns |buf|. */
+const char *ingot_cpu_feature_names(unsigned long long features, char *buf,
+                                    size_t n);
+/* The version of this libingot_rt, "0.1.0". */
+const char *ingot_version(void);
+
+typedef struct ingot_session_options {
+  int threads; /* 0: the CPUs available to the process */
+} ingot_session_options;
+
+/* |opt| may be NULL.  The session holds a reference to |engine|, so the
+ * caller may release the engine first.  It allocates the arena (the size
+ * the engine's plan says, zeroed) and starts |threads| - 1 worker threads;
+ * the thread calling run is the last one.  A negative or absurd thread
+ * count is INVALID_ARGUMENT; no memory is RESOURCE_EXHAUSTED. */
+ingot_status ingot_session_create(ingot_engine *engine,
+                                  const ingot_session_options *opt,
+                                  ingot_session **out);
+void ingot_session_destroy(ingot_session *session);
+int ingot_session_thread_count(const ingot_session *session);
+
+/* Copies |data| (|nbytes| bytes, the model's layout) into input |index|.
+ * |dtype| is the input's own dtype or INGOT_FLOAT32 (converted).  Wrong
+ * sizes or dtypes fail with INVALID_ARGUMENT naming the input; a bad index
+ * is OUT_OF_RANGE.  Inputs stay set across runs. */
+ingot_status ingot_session_set_input(ingot_session *session, int index,
+                                     ingot_dtype dtype, const void *data,
+                                     size_t nbytes);
+/* Runs every step of the plan on the current inputs; FAILED_PRECONDITION
+ * if an input was never set. */
+ingot_status ingot_session_run(ingot_session *session);
+/* Copies output |index| into |data| in the model's layout, converted to
+ * |dtype| (the output's own dtype or INGOT_FLOAT32); errors as set_input,
+ * and FAILED_PRECONDITION before the first run. */
+ingot_status ingot_session_get_output(ingot_session *session, int index,
+                                      ingot_dtype dtype, void *data,
+                                      size_t nbytes);
 
 #define INGOT_RETURN_IF_ERROR(expr)        \
   do {                                     \

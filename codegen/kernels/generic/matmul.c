@@ -1,0 +1,177 @@
+/* matmul.c — generic matrix-product templates (descriptor: matmul.h).
+ *
+ * k_mm_f32 is a register-blocked product: each tile of the output is cut
+ * into micro-tiles of mr rows x nv*16 columns whose accumulators (kf16
+ * vectors) stay in registers over the whole K loop; per step of K it loads
+ * nv vectors of B's row and multiplies them by one broadcast element of A
+ * per row.  mr and nv come from the descriptor, chosen by the lowering for
+ * the target's register file, so once specialised every loop over them
+ * unrolls and the accumulators become registers.  Edge micro-tiles (fewer
+ * rows or columns) run the same code with smaller bounds; B's packed
+ * panels are zero-padded, so only an unpacked B needs partial loads.
+ * Float contraction is enabled in this kernel on purpose: a fused
+ * multiply-add only makes the float32 dot product more accurate, and
+ * DESIGN.md's exactness rule is about the integer requantisation path.
+ *
+ * k_mm_q8 computes MatMulInteger and QLinearMatMul: the exact int32
+ * accumulator Σ (a - za)(b - zb) (wrapping like int32, as the reference),
+ * then for QLinear y = clamp(rne(float(acc) * M) + zy) with
+ * M = float(sa * sb) / sy computed in float32 in that order.  It is a plain
+ * loop nest: the int8 engine (VNNI/AMX kernels) replaces it later.
+ */
+#include "generic/matmul.h"
+
+/* Offsets of batch |bi|'s matrices: elements of A, B, Y and the matrix
+ * indices of A and B (for N-D quantisation parameters). */
+typedef struct mm_batch {
+  int64_t a, b, y, amat, bmat;
+} mm_batch;
+
+K_INLINE mm_batch mm_batch_of(const k_mm_desc *d, int64_t bi) {
+  mm_batch o = {0, 0, 0, 0, 0};
+  for (int32_t q = d->nbdim - 1; q >= 0; q--) {
+    int64_t i = bi % d->bdims[q];
+    bi /= d->bdims[q];
+    o.a += i * d->a_bs[q];
+    o.b += i * d->b_bs[q];
+    o.y += i * d->y_bs[q];
+    o.amat += i * d->a_mat[q];
+    o.bmat += i * d->b_mat[q];
+  }
+  return o;
+}
+
+/* Where row p, columns [j, ..) of B start, and the stride between those
+ * columns. */
+K_INLINE const float *mm_b_at(const k_mm_desc *d, const float *b, int64_t p,
+                              int64_t j) {
+  if (d->b_panel)
+    return b + (j / d->b_panel) * d->b_ps + p * d->b_panel + j % d->b_panel;
+  return b + p * d->b_rs + j * d->b_cs;
+}
+
+#define MM_MR_MAX 16
+#define MM_NV_MAX 4
+
+/* One micro-tile: rows [i0, i0 + mr), columns [j0, j0 + cols), cols <=
+ * nv*16.  |c| is the epilogue's C (NULL when absent). */
+K_INLINE void mm_micro_f32(const k_mm_desc *d, const float *a, const float *b,
+                           float *y, const float *c, int64_t i0, int64_t mr,
+                           int64_t j0, int64_t cols, int64_t nv) {
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#endif
+  kf16 acc[MM_MR_MAX][MM_NV_MAX];
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t v = 0; v < nv; v++) acc[i][v] = (kf16){0};
+  /* Panels are padded to whole vectors; an unpacked B may end mid-vector. */
+  int64_t bstride = d->b_panel ? 1 : d->b_cs;
+  for (int64_t p = 0; p < d->k; p++) {
+    const float *bp = mm_b_at(d, b, p, j0);
+    kf16 bv[MM_NV_MAX];
+    for (int64_t v = 0; v < nv; v++)
+      bv[v] = d->b_panel ? kf16_load(bp + 16 * v)
+                         : kf16_load_part(bp + 16 * v * bstride, bstride,
+                                          cols - 16 * v);
+    for (int64_t i = 0; i < mr; i++) {
+      float av = a[(i0 + i) * d->a_rs + p * d->a_cs];
+      for (int64_t v = 0; v < nv; v++) acc[i][v] += bv[v] * av;
+    }
+  }
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t v = 0; v < nv; v++) {
+      int64_t j = j0 + 16 * v, n = cols - 16 * v;
+      kf16 r = acc[i][v] * d->alpha;
+      if (c)
+        r += kf16_load_part(c + (i0 + i) * d->c_rs + j * d->c_cs, d->c_cs, n) *
+             d->beta;
+      kf16_store_part(y + (i0 + i) * d->y_rs + j * d->y_cs, d->y_cs, n, r);
+    }
+}
+
+KSIG(k_mm_f32) {
+  const k_mm_desc *d = desc_;
+  const float *a0 = kptr(d->a, arena, weights);
+  const float *b0 = kptr(d->b, arena, weights);
+  float *y0 = kptr(d->y, arena, weights);
+  const float *c = d->has_c ? kptr(d->c, arena, weights) : NULL;
+  const int64_t mr = d->mr, nv = d->nv, nw = 16 * nv;
+  for (int64_t t = task_begin; t < task_end; t++) {
+    int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
+    int64_t tb = t / d->tiles_n / d->tiles_m;
+    mm_batch o = mm_batch_of(d, tb);
+    const float *a = a0 + o.a, *b = b0 + o.b;
+    float *y = y0 + o.y;
+    int64_t i_end = (tm + 1) * d->mt < d->m ? (tm + 1) * d->mt : d->m;
+    int64_t j_end = (tn + 1) * d->nt < d->n ? (tn + 1) * d->nt : d->n;
+    for (int64_t j0 = tn * d->nt; j0 < j_end; j0 += nw) {
+      int64_t cols = j_end - j0 < nw ? j_end - j0 : nw;
+      int64_t nvj = (cols + 15) / 16;
+      int64_t i0 = tm * d->mt;
+      if (nvj == nv && i_end - i0 >= mr) {
+        /* Whole micro-tiles only (constant trip counts once specialised);
+         * a last partial one is shifted up to overlap its neighbour, which
+         * recomputes a few rows instead of running a slower edge tile. */
+        for (; i0 + mr <= i_end; i0 += mr)
+          mm_micro_f32(d, a, b, y, c, i0, mr, j0, cols, nv);
+        if (i0 < i_end)
+          mm_micro_f32(d, a, b, y, c, i_end - mr, mr, j0, cols, nv);
+        continue;
+      }
+      for (; i0 < i_end; i0 += mr) {
+        int64_t rows = i_end - i0 < mr ? i_end - i0 : mr;
+        mm_micro_f32(d, a, b, y, c, i0, rows, j0, cols, nvj);
+      }
+    }
+  }
+}
+
+/* Requantisation multiplier and output of one QLinearMatMul element. */
+K_INLINE int32_t mm_requant(const k_mm_desc *d, uint8_t *arena,
+                            const uint8_t *weights, uint32_t acc,
+                            const mm_batch *o, int64_t i, int64_t j) {
+  float mul = k_qparam_float(&d->a_scale, arena, weights, i, o->amat) *
+              k_qparam_float(&d->b_scale, arena, weights, j, o->bmat);
+  mul = mul / k_qparam_float(&d->y_scale, arena, weights, 0, 0);
+  float prod = (float)(int32_t)acc * mul;
+  return k_saturate_rne(prod, k_qparam_int(&d->y_zp, arena, weights, 0, 0),
+                        d->qmin, d->qmax);
+}
+
+KSIG(k_mm_q8) {
+  const k_mm_desc *d = desc_;
+  const uint8_t *a0 = kptr(d->a, arena, weights);
+  const uint8_t *b0 = kptr(d->b, arena, weights);
+  uint8_t *y0 = kptr(d->y, arena, weights);
+  for (int64_t t = task_begin; t < task_end; t++) {
+    int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
+    int64_t tb = t / d->tiles_n / d->tiles_m;
+    mm_batch o = mm_batch_of(d, tb);
+    int64_t i_end = (tm + 1) * d->mt < d->m ? (tm + 1) * d->mt : d->m;
+    int64_t j_end = (tn + 1) * d->nt < d->n ? (tn + 1) * d->nt : d->n;
+    for (int64_t i = tm * d->mt; i < i_end; i++) {
+      int32_t za = k_qparam_int(&d->a_zp, arena, weights, i, o.amat);
+      for (int64_t j = tn * d->nt; j < j_end; j++) {
+        int32_t zb = k_qparam_int(&d->b_zp, arena, weights, j, o.bmat);
+        uint32_t acc = 0;
+        for (int64_t p = 0; p < d->k; p++) {
+          int32_t av =
+              k_load_int(a0, d->atype, o.a + i * d->a_rs + p * d->a_cs);
+          int32_t bv =
+              k_load_int(b0, d->btype, o.b + p * d->b_rs + j * d->b_cs);
+          acc += (uint32_t)((av - za) * (bv - zb));
+        }
+        int64_t yi = o.y + i * d->y_rs + j * d->y_cs;
+        if (d->kind == KMM_INTEGER) {
+          ((int32_t *)(void *)y0)[yi] = (int32_t)acc;
+        } else {
+          int32_t q = mm_requant(d, arena, weights, acc, &o, i, j);
+          if (d->ytype == 2)
+            y0[yi] = (uint8_t)q;
+          else
+            ((int8_t *)y0)[yi] = (int8_t)q;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/* plan.c — the planner's own kernel templates: copies (a graph output
+ * that is a constant or another output) and NCHW <-> NHWC conversions
+ * (IngotLayoutCast).  Element bytes are moved with memcpy of a constant
+ * size, which the specialiser turns into plain loads and stores. */
+#include <string.h>
+
+#include "generic/plan.h"
+
+KSIG(k_plan_copy) {
+  const k_copy_desc *d = desc_;
+  const uint8_t *src = kptr(d->src, arena, weights);
+  uint8_t *dst = kptr(d->dst, arena, weights);
+  int64_t lo = kchunk(d->bytes, d->tasks, task_begin);
+  int64_t hi = kchunk(d->bytes, d->tasks, task_end);
+  if (hi > lo) memcpy(dst + lo, src + lo, (size_t)(hi - lo));
+}
+
+KSIG(k_plan_relayout) {
+  const k_relayout_desc *d = desc_;
+  const uint8_t *src = kptr(d->src, arena, weights);
+  uint8_t *dst = kptr(d->dst, arena, weights);
+  const int64_t C = d->c, H = d->h, W = d->w, es = d->esize;
+  /* One task per (n, h) row: reads C planes' row h, writes W*C. */
+  for (int64_t t = task_begin; t < task_end; t++) {
+    int64_t n = t / H, h = t % H;
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t w = 0; w < W; w++) {
+        int64_t nchw = ((n * C + c) * H + h) * W + w;
+        int64_t nhwc = ((n * H + h) * W + w) * C + c;
+        if (d->to_nhwc)
+          memcpy(dst + nhwc * es, src + nchw * es, (size_t)es);
+        else
+          memcpy(dst + nchw * es, src + nhwc * es, (size_t)es);
+      }
+  }
+}

@@ -1,0 +1,43 @@
+/* plan.h — the planner: an ir_graph becomes a plan of steps.
+ *
+ * cg_plan_build runs the pass pipeline (fold, simplify, static shapes,
+ * layout), places every activation in one arena by liveness (greedy by
+ * size, 64-byte aligned), collects the constants the kernels read into one
+ * weights blob, and lowers every node to steps (lower.h).  The plan is
+ * what the LLVM module (cg.h) turns into code and the engine writer into a
+ * file; tests also run it natively (tests/kernels/native_exec.c).
+ */
+#ifndef INGOT_CODEGEN_PLAN_H
+#define INGOT_CODEGEN_PLAN_H
+
+#include "cg.h"
+#include "ir.h"
+#include "passes.h"
+
+typedef struct cg_plan {
+  cg_target target;
+  uint64_t arena_size;
+  uint64_t activations_size; /* peak of the activation placement */
+  uint64_t naive_size;       /* sum of all activations (no reuse) */
+  uint8_t *weights;
+  size_t weights_size;
+  cg_io_tensor *tensors; /* inputs, then outputs */
+  uint32_t n_inputs, n_outputs;
+  cg_plan_step *steps; /* symbol, kernel, op summary, provenance, counts */
+  void **descs;        /* descriptor bytes of each step */
+  size_t *desc_sizes;
+  uint32_t n_steps;
+  ir_arena strings; /* names, summaries, descriptors */
+} cg_plan;
+
+/* Mutates |g| (passes).  |po| may be NULL (defaults: NHWC on). */
+ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
+                           const pass_options *po, cg_plan **out);
+void cg_plan_destroy(cg_plan *p);
+
+/* The cg_engine_desc view of a plan (pointers into |p|). */
+void cg_plan_engine_desc(const cg_plan *p, const void *code,
+                         size_t code_size, const char *build_info,
+                         cg_engine_desc *out);
+
+#endif /* INGOT_CODEGEN_PLAN_H */

@@ -1,0 +1,196 @@
+/* cmd_build.c — ingot build: model in, engine file out.
+ *
+ * Import (with --shapes and --const-input applied), run the pass pipeline,
+ * plan, specialise every step with LLVM for the target CPU, write the
+ * engine.  --verbose prints the pipeline and what each pass did;
+ * --dump-ir STAGE writes the graph after that pass as XML IR.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "build.h"
+#include "cli.h"
+#include "passes.h"
+#include "xml.h"
+
+static const char *const help_build =
+    "usage: ingot build MODEL -o ENGINE [--fp32] [--mcpu CPU]\n"
+    "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
+    "                   [--dump-ir STAGE] [--keep-ir FILE] [--verbose]\n"
+    "\n"
+    "Compiles MODEL (.onnx or .xml) into an engine file for this machine's\n"
+    "CPU (or --mcpu): every step of the plan becomes machine code\n"
+    "specialised for its shapes.\n"
+    "\n"
+    "  -o ENGINE             the engine file to write\n"
+    "  --fp32                float32 kernels (the default; int8 is not in\n"
+    "                        this version)\n"
+    "  --mcpu CPU            target CPU: native (default), x86-64,\n"
+    "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
+    "                        skylake-avx512, cascadelake, icelake-server,\n"
+    "                        sapphirerapids\n"
+    "  --shapes NAME:DIMS    fix symbolic input dims, e.g. input:1x3x224x224\n"
+    "  --const-input NAME=FILE\n"
+    "                        freeze input NAME to the value in FILE (.npy or\n"
+    "                        .pb): it becomes a constant of the engine\n"
+    "  --dump-ir STAGE       write the graph after pass STAGE as XML IR to\n"
+    "                        ENGINE.STAGE.xml (+ .bin); STAGE is import or a\n"
+    "                        pass from --verbose's list\n"
+    "  --keep-ir FILE        write the optimised LLVM IR of all steps to FILE\n"
+    "  --verbose             print the pass pipeline and what each pass did\n";
+
+typedef struct dump_ctx {
+  const char *engine_path;
+} dump_ctx;
+
+static ingot_status dump_stage(const ir_graph *g, const char *stage,
+                               void *p) {
+  const dump_ctx *d = p;
+  char path[4096];
+  snprintf(path, sizeof path, "%s.%s.xml", d->engine_path, stage);
+  ingot_status s = ir_export_xml(g, path);
+  if (!s) fprintf(stderr, "ingot build: wrote %s\n", path);
+  return s;
+}
+
+static ingot_status write_file(const char *path, const void *data,
+                               size_t size) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return ingot_make_status(INGOT_NOT_FOUND, "%s: cannot create", path);
+  bool ok = fwrite(data, 1, size, f) == size;
+  ok = (fclose(f) == 0) && ok;
+  return ok ? NULL
+            : ingot_make_status(INGOT_DATA_LOSS, "%s: write failed", path);
+}
+
+int cmd_build(int argc, char **argv) {
+  const char *model = NULL, *out = NULL, *mcpu = NULL, *dump = NULL,
+             *keep_ir = NULL;
+  const char *consts[CLI_MAX_INPUTS];
+  int n_consts = 0;
+  bool verbose = false;
+  cli_shapes so = {0};
+  char cmdline[2048] = "ingot build";
+  for (int i = 0; i < argc; i++) {
+    size_t used = strlen(cmdline);
+    snprintf(cmdline + used, sizeof cmdline - used, " %s", argv[i]);
+  }
+  int rc = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(help_build, stdout);
+      cli_free_shapes(&so);
+      return 0;
+    } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) &&
+               i + 1 < argc) {
+      out = argv[++i];
+    } else if (strcmp(a, "--fp32") == 0) {
+      continue;
+    } else if (strcmp(a, "--int8") == 0 || strcmp(a, "--best") == 0) {
+      cli_free_shapes(&so);
+      return cli_usage_error("build", "%s: int8 engines are not available "
+                             "in this version; build with --fp32", a);
+    } else if (strcmp(a, "--mcpu") == 0 && i + 1 < argc) {
+      mcpu = argv[++i];
+    } else if (strcmp(a, "--dump-ir") == 0 && i + 1 < argc) {
+      dump = argv[++i];
+    } else if (strcmp(a, "--keep-ir") == 0 && i + 1 < argc) {
+      keep_ir = argv[++i];
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+      verbose = true;
+    } else if (strcmp(a, "--const-input") == 0 && i + 1 < argc) {
+      if (n_consts == CLI_MAX_INPUTS) {
+        cli_free_shapes(&so);
+        return cli_usage_error("build", "%s", "too many --const-input");
+      }
+      consts[n_consts++] = argv[++i];
+    } else if (strcmp(a, "--shapes") == 0 && i + 1 < argc) {
+      ingot_status s = cli_parse_shapes(argv[++i], &so);
+      if (s) {
+        cli_free_shapes(&so);
+        return cli_fail(s);
+      }
+    } else if (a[0] == '-') {
+      cli_free_shapes(&so);
+      return cli_usage_error("build", "unknown or incomplete option '%s'", a);
+    } else if (!model) {
+      model = a;
+    } else {
+      cli_free_shapes(&so);
+      return cli_usage_error("build", "unexpected argument '%s'", a);
+    }
+  }
+  if (!model || !out) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s", !model ? "missing MODEL" : "missing -o ENGINE");
+  }
+  if (dump) {
+    bool known = strcmp(dump, "import") == 0;
+    for (int i = 0; i < pass_pipeline_count; i++)
+      known |= strcmp(dump, pass_pipeline[i].name) == 0;
+    if (!known) {
+      cli_free_shapes(&so);
+      return cli_usage_error("build",
+                             "--dump-ir: unknown stage '%s' (see --verbose "
+                             "for the pass names)",
+                             dump);
+    }
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  ir_graph *g = NULL;
+  ingot_status s = cli_load_model(model, &so, &g);
+  cli_free_shapes(&so);
+  for (int i = 0; !s && i < n_consts; i++) {
+    const char *eq = strchr(consts[i], '=');
+    if (!eq) {
+      s = ingot_make_status(INGOT_INVALID_ARGUMENT,
+                            "--const-input %s: write NAME=FILE", consts[i]);
+      break;
+    }
+    char name[1024];
+    snprintf(name, sizeof name, "%.*s", (int)(eq - consts[i]), consts[i]);
+    ir_value v = {0};
+    s = cli_load_tensor(eq + 1, &v);
+    if (!s) s = pass_freeze_input(g, name, &v);
+    ir_value_free(&v);
+  }
+  if (!s && verbose) {
+    fprintf(stderr, "passes:\n");
+    for (int i = 0; i < pass_pipeline_count; i++)
+      fprintf(stderr, "  %-14s %s\n", pass_pipeline[i].name,
+              pass_pipeline[i].what);
+  }
+  dump_ctx dc = {out};
+  pass_options po = {.nhwc = true,
+                     .log = verbose ? stderr : NULL,
+                     .dump_stage = dump,
+                     .dump = dump ? dump_stage : NULL,
+                     .dump_ctx = &dc};
+  char *ir_text = NULL;
+  cg_build_options bo = {.mcpu = mcpu,
+                         .passes = &po,
+                         .command_line = cmdline,
+                         .log = verbose ? stderr : NULL,
+                         .ir_out = keep_ir ? &ir_text : NULL};
+  void *bytes = NULL;
+  size_t size = 0;
+  if (!s) s = cg_build_engine(g, &bo, &bytes, &size);
+  if (!s) s = write_file(out, bytes, size);
+  if (!s && keep_ir) s = write_file(keep_ir, ir_text, strlen(ir_text));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!s)
+    printf("wrote %s (%zu bytes) in %.2f s\n", out, size,
+           (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+  else
+    rc = cli_fail(s);
+  free(bytes);
+  free(ir_text);
+  ir_graph_destroy(g);
+  return rc;
+}

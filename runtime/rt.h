@@ -1,0 +1,140 @@
+/* rt.h — libingot_rt internals shared between its files (not installed).
+ *
+ * Module map:
+ *   crc32c.c      engine checksum (crc32c.h, shared with the engine writer)
+ *   cpu.c         CPUID/XGETBV feature detection, AMX permission
+ *   elf_loader.c  ELF64 x86-64 relocatable-object loader (W^X)
+ *   engine.c      engine file validation, tensor/step tables, public queries
+ *   pool.c        persistent thread pool running one step over [0, tasks)
+ *   convert.c     dtype conversion and NCHW<->NHWC at the session's edges
+ *   session.c     arena, inputs, run, outputs
+ */
+#ifndef INGOT_RT_H
+#define INGOT_RT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine_format.h"
+#include "ingot/ingot.h"
+
+/*===--- cpu.c ------------------------------------------------------------===*/
+
+/* Every INGOT_CPU_* bit this runtime knows; others are refused. */
+#define RT_CPU_KNOWN ((uint64_t)0xffff)
+#define RT_CPU_AMX \
+  ((uint64_t)(INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8 | INGOT_CPU_AMX_BF16))
+
+/* INGOT_CPU_* bits that this CPU has and the OS has enabled (XCR0). */
+uint64_t rt_cpu_detect(void);
+/* INCOMPATIBLE naming every bit of |required| missing from |available|
+ * (and every bit this runtime does not know), else NULL. */
+ingot_status rt_cpu_check(uint64_t required, uint64_t available);
+/* Asks Linux for permission to use AMX tile data in this process
+ * (arch_prctl ARCH_REQ_XCOMP_PERM); idempotent. */
+ingot_status rt_cpu_enable_amx(void);
+/* "avx2 fma" for |bits| into |buf|; returns |buf|. */
+const char *rt_cpu_names(uint64_t bits, char *buf, size_t n);
+
+/*===--- elf_loader.c -----------------------------------------------------===*/
+
+typedef struct rt_elf_func {
+  const char *name; /* into the object's string table */
+  void *addr;
+} rt_elf_func;
+
+/* A loaded object: one anonymous mapping holding text (R+X), read-only
+ * data and the GOT (R), writable data and bss (R+W). */
+typedef struct rt_elf_image {
+  uint8_t *base;
+  size_t size;
+  rt_elf_func *funcs; /* global STT_FUNC symbols, sorted by name */
+  size_t n_funcs;
+} rt_elf_image;
+
+/* Loads the relocatable object |obj| (|size| bytes, borrowed: the image
+ * keeps pointers to its string table, so |obj| must outlive |out|).
+ * |what| names the object in messages.  On failure |out| is zeroed. */
+ingot_status rt_elf_load(const uint8_t *obj, size_t size, const char *what,
+                         rt_elf_image *out);
+/* The global function named |name|, or NULL. */
+void *rt_elf_find(const rt_elf_image *img, const char *name);
+/* Unmaps; tolerates a zeroed or half-built image and zeroes it. */
+void rt_elf_unload(rt_elf_image *img);
+
+/*===--- pool.c -----------------------------------------------------------===*/
+
+typedef void (*rt_step_fn)(uint8_t *arena, const uint8_t *weights,
+                           int64_t task_begin, int64_t task_end);
+typedef struct rt_pool rt_pool;
+
+/* CPUs this process may run on (sched_getaffinity), at least 1. */
+int rt_cpu_count(void);
+/* A pool of |threads| - 1 workers; the calling thread is the last one. */
+ingot_status rt_pool_create(int threads, rt_pool **out);
+/* Runs fn(arena, weights, t0, t1) over contiguous chunks covering
+ * [0, tasks), one chunk per thread, and returns when all are done. */
+/* Steps whose ops + bytes (from the plan) are below this run on the
+ * calling thread only: about 20-50 us of work on one core. */
+#define RT_PARALLEL_MIN_WORK ((uint64_t)1 << 19)
+/* Runs all |tasks| of |fn| on the calling thread. */
+void rt_pool_run_inline(rt_step_fn fn, uint8_t *arena, const uint8_t *weights,
+                        int64_t tasks);
+void rt_pool_run(rt_pool *p, rt_step_fn fn, uint8_t *arena,
+                 const uint8_t *weights, int64_t tasks);
+int rt_pool_threads(const rt_pool *p);
+void rt_pool_destroy(rt_pool *p);
+
+/*===--- engine.c ---------------------------------------------------------===*/
+
+typedef struct rt_tensor {
+  const char *name; /* into the engine's STRINGS */
+  uint32_t dtype, stored_dtype, layout, rank;
+  int64_t dims[INGOT_MAX_RANK];
+  uint64_t count; /* elements */
+  uint64_t arena_offset, arena_bytes;
+  float scale;
+  int32_t zero_point;
+} rt_tensor;
+
+typedef struct rt_step {
+  rt_step_fn fn;
+  const char *symbol, *kernel, *op, *provenance;
+  int64_t tasks;
+  uint64_t ops, bytes;
+  uint32_t precision;
+} rt_step;
+
+struct ingot_engine {
+  atomic_int refs;
+  uint8_t *file; /* owned copy, 64-byte aligned */
+  size_t file_size;
+  ingot_file_header header;
+  const char *strings;
+  uint64_t strings_size;
+  rt_tensor *tensors; /* inputs, then outputs */
+  uint32_t n_inputs, n_outputs;
+  rt_step *steps;
+  uint32_t n_steps;
+  const uint8_t *weights;
+  char *build_info; /* owned, NUL-terminated */
+  rt_elf_image code;
+};
+
+void rt_engine_retain(ingot_engine *e);
+
+/*===--- convert.c --------------------------------------------------------===*/
+
+/* Bytes per element of ONNX dtype |dt|, 0 if unsupported. */
+size_t rt_dtype_size(uint32_t dt);
+const char *rt_dtype_name(uint32_t dt);
+/* Copies a user buffer (|user_dtype|, the model's layout) into the arena
+ * image of |t|, converting dtype/quantising and permuting NCHW->NHWC. */
+void rt_convert_in(const rt_tensor *t, uint32_t user_dtype, const void *src,
+                   uint8_t *arena);
+/* The reverse: arena image of |t| -> user buffer. */
+void rt_convert_out(const rt_tensor *t, uint32_t user_dtype,
+                    const uint8_t *arena, void *dst);
+
+#endif /* INGOT_RT_H */

@@ -44,7 +44,7 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
                        ? cg_target_named(opt->mcpu, &target)
                        : cg_target_host(&target);
   cg_plan *plan = NULL;
-  pass_options po = {.nhwc = true, .log = opt->log};
+  pass_options po = {.nhwc = true, .verify = true, .log = opt->log};
   if (!s) s = cg_plan_build(g, &target, opt->passes ? opt->passes : &po, &plan);
   cg_module *m = NULL;
   if (!s) s = cg_module_create(&target, &m);

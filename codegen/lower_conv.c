@@ -12,13 +12,17 @@
  *  - float32 depthwise (one input and one output channel per group) in
  *    NHWC with constant weights: k_conv_dw_f32, weights as [taps][C];
  *  - any other float32 Conv/ConvTranspose: k_conv_f32, constant weights
- *    packed as [g][taps][Cin/g][Cout/g rounded to 16];
+ *    packed per block of 16*nv output channels as [g][block][Cin/g][taps]
+ *    [16*nv] (conv.h), input channels taken in chunks whose weights fit in
+ *    half of L1;
  *  - ConvInteger/QLinearConv: k_conv_q8 on the model's weight layout,
  *    zero points and scales read at run time (they may be graph inputs).
- * Weights that are graph inputs (conformance tests feed them) are read in
- * place through strides, unpacked.  On AVX-512 targets the float templates
- * have _avx512 variants, used when the weights are packed and the channels
- * of Y are contiguous (NHWC).
+ * Register blocks (pixels x channel vectors) are sized for the target's
+ * register file (cg_f32_regs) and evened out over a row; in NHWC, border
+ * pixels join guarded blocks.  Weights that are graph inputs (conformance
+ * tests feed them) are read in place through strides, unpacked.  On
+ * AVX-512 targets the float templates have _avx512 variants, used when the
+ * weights are packed and the channels of Y are contiguous (NHWC).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -555,6 +555,16 @@ ingot_status cg_lower_binary(cg_lower_ctx *ctx, ir_node_id nid) {
       }
     }
   }
+  if (n->op == IR_OP_POW && dt_float(in[0].dtype)) {
+    /* x^2, frequent in exported normalisations: x * x is the same value
+     * (the exact square rounded once) and much cheaper. */
+    const ir_tensor *e = const_input(g, n, 1);
+    if (e && ir_shape_numel(&e->shape) == 1 &&
+        ir_load_f64(e->dtype, e->data, 0) == 2.0) {
+      cg_view sq[2] = {in[0], in[0]};
+      return emit_binary(ctx, n, KEW_MUL, sq, 2, &y, 0);
+    }
+  }
   if (!variadic)
     return emit_binary(ctx, n, binary_op(n->op), in, nin, &y, 0);
 

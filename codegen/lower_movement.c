@@ -34,6 +34,9 @@
 /* Helpers                                                                 */
 /*===------------------------------------------------------------------===*/
 
+/* Split outputs handled (the reference's limit). */
+#define MV_MAX_SPLIT 1024
+
 /* A view in the model's axis order: dims and element strides. */
 typedef struct lview {
   int rank;
@@ -221,6 +224,22 @@ static ingot_status emit_box(cg_lower_ctx *ctx, kbuf src, kbuf dst,
     cg_step st = {.kernel = "k_plan_copy", .desc = &c, .desc_size = sizeof c,
                   .tasks = c.tasks, .bytes = bytes, .summary = summary};
     return cg_emit(ctx, &st);
+  }
+
+  if (r == 1 && b.dims[0] >= 32768) {
+    /* One long strided row: split it into [n / c, c] for the tasks, with
+     * c the largest divisor of n in [1024, 16384] (if any). */
+    for (int64_t c = 16384; c >= 1024; c--) {
+      if (b.dims[0] % c) continue;
+      b.dims[1] = c;
+      b.s[1] = b.s[0];
+      b.t[1] = b.t[0];
+      b.dims[0] /= c;
+      b.s[0] *= c;
+      b.t[0] *= c;
+      r = 2;
+      break;
+    }
   }
 
   kmv_copy d;
@@ -570,18 +589,36 @@ ingot_status cg_lower_movement(cg_lower_ctx *ctx, ir_node_id nid) {
     INGOT_RETURN_IF_ERROR(norm_axis(n, p->axis, il.rank, &axis));
     if (il.rank == 0)
       return ir_node_error(n, INGOT_INVALID_ARGUMENT, "cannot split a scalar");
+    /* Each part's length: the sizes input, else equal parts (an absent
+     * output still takes its part of the axis). */
+    int64_t sizes[MV_MAX_SPLIT];
+    int k = n->n_out;
+    if (n->n_out > MV_MAX_SPLIT)
+      return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                           "%d outputs; at most %d are supported", n->n_out,
+                           MV_MAX_SPLIT);
+    if (has_input(n, 1))
+      INGOT_RETURN_IF_ERROR(const_ints(g, n, 1, sizes, MV_MAX_SPLIT, &k));
+    else
+      for (int j = 0; j < k; j++) sizes[j] = il.dims[axis] / n->n_out;
+    if (k != n->n_out)
+      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                           "%d split sizes for %d outputs", k, n->n_out);
     int64_t at = 0;
-    for (int j = 0; j < n->n_out; j++) {
+    for (int j = 0; j < n->n_out; at += sizes[j], j++) {
       if (!n->out[j]) continue;
       cg_view jv;
       lview jl;
       INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->out[j], &jv));
       INGOT_RETURN_IF_ERROR(lview_of(n, &jv, "an output", &jl));
+      if (jl.rank != il.rank || jl.dims[axis] != sizes[j])
+        return ir_node_error(n, INGOT_INTERNAL,
+                             "output %d does not match split size %lld", j,
+                             (long long)sizes[j]);
       mv_box b = {.rank = jl.rank, .s0 = at * il.str[axis]};
       memcpy(b.dims, jl.dims, sizeof jl.dims);
       memcpy(b.s, il.str, sizeof il.str);
       memcpy(b.t, jl.str, sizeof jl.str);
-      at += jl.dims[axis];
       INGOT_RETURN_IF_ERROR(emit_box(ctx, iv.buf, jv.buf, es, &b, summary));
     }
     return NULL;

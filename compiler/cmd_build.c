@@ -1,5 +1,9 @@
 /* cmd_build.c — ingot build: model in, engine file out.
  *
+ * Built into the plugin libingot_build.so, the only part of the ingot
+ * command that links LLVM; build_loader.c loads it on demand, so run,
+ * bench and inspect start without LLVM in the process.
+ *
  * Import (with --shapes and --const-input applied), run the pass pipeline,
  * plan, specialise every step with LLVM for the target CPU, write the
  * engine.  --verbose prints the pipeline and what each pass did;
@@ -66,7 +70,9 @@ static ingot_status write_file(const char *path, const void *data,
             : ingot_make_status(INGOT_DATA_LOSS, "%s: write failed", path);
 }
 
-int cmd_build(int argc, char **argv) {
+__attribute__((visibility("default"))) int ingot_plugin_build(int argc,
+                                                              char **argv);
+int ingot_plugin_build(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *mcpu = NULL, *dump = NULL,
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
@@ -167,6 +173,7 @@ int cmd_build(int argc, char **argv) {
   }
   dump_ctx dc = {out};
   pass_options po = {.nhwc = true,
+                     .verify = true,
                      .log = verbose ? stderr : NULL,
                      .dump_stage = dump,
                      .dump = dump ? dump_stage : NULL,

@@ -101,10 +101,12 @@ ingot_status pass_fold_bn(ir_graph *g, const pass_options *opt) {
     }
     conv->in[1] = wid;
     conv->in[2] = bid;
-    /* The conv now writes the BN's output tensor. */
-    g->tensors[x].producer = 0;
-    conv->out[0] = bn->out[0];
-    g->tensors[bn->out[0]].producer = cid;
+    /* The conv now writes the BN's output tensor; the dead BN is left
+     * "writing" the orphaned conv output, whose producer removal clears. */
+    ir_tensor_id y = bn->out[0];
+    conv->out[0] = y;
+    bn->out[0] = x;
+    g->tensors[y].producer = cid;
     dead[nid] = true;
     folded++;
   }

@@ -301,6 +301,18 @@ static void test_binary(void) {
   for (int i = 0; i < N_OF(pt); i++)
     for (int rep = 0; rep < 3; rep++)
       binary_case(seed++, &kBinary[4], pt[i][0], pt[i][1], rep == 1, 0);
+  /* Pow(x, 2) becomes x * x: bit-exact */
+  for (int f = 0; f < N_OF(kFloats); f++) {
+    tc t;
+    tc_init(&t, seed++);
+    ir_shape s = rnd_shape(&t, 0, 4, 6), sc = {0, {0}};
+    ir_value two = rnd_value(&t, kFloats[f], &sc, V_PLAIN);
+    ir_store_f64(kFloats[f], two.data, 0, 2.0);
+    ir_tensor_id in[2] = {tc_input(&t, rnd_value(&t, kFloats[f], &s, V_SPECIAL)),
+                          tc_const(&t, two)}, y;
+    tc_node(&t, IR_OP_POW, 15, in, 2, 1, &y);
+    tc_run(&t, true, "Pow(x, 2)");
+  }
 }
 
 /* Integer Div with zeros, -1 and INT_MIN on both sides. */

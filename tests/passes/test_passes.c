@@ -40,6 +40,7 @@ static void check_model(const char *model, const char *input) {
   pass_options po = {.verify = true, .nhwc = true};
   CHECK_OK(pass_fold(h, &po));
   CHECK_OK(pass_fold_bn(h, &po));
+  CHECK_OK(ir_verify(h));
   CHECK_OK(pass_simplify(h, &po));
   CHECK_OK(pass_static_shapes(h, &po));
   CHECK_OK(ir_verify(h));

@@ -200,7 +200,8 @@ K_INLINE void kconv_row(const k_conv_desc *d, kconv_tile_fn tile,
 
 /* The loops every float conv template shares: a task's channel blocks,
  * chunks of ci_chunk input channels (whose weights stay in L1 while every
- * row of the task uses them), rows.  |tile| is a constant at every call,
+ * row of the task uses them; at least one pass, so an empty input still
+ * writes the bias), rows.  |tile| is a constant at every call,
  * so it inlines. */
 K_INLINE void kconv_drive(const k_conv_desc *d, kconv_tile_fn tile,
                           const float *x, const float *w, const float *bias,
@@ -229,7 +230,7 @@ K_INLINE void kconv_drive(const k_conv_desc *d, kconv_tile_fn tile,
         bb = bias ? bias + g * d->bs_g + c0 : NULL;
         yb = y + (g * d->cout_g + c0) * d->ys_c;
       }
-      for (int64_t ci0 = 0; ci0 < cin; ci0 += d->ci_chunk) {
+      for (int64_t ci0 = 0; ci0 == 0 || ci0 < cin; ci0 += d->ci_chunk) {
         int64_t ci1 = ci0 + d->ci_chunk < cin ? ci0 + d->ci_chunk : cin;
         for (int64_t r = wk.r0; r < wk.r1; r++) {
           int64_t n = r / (d->out[0] * d->out[1]);

@@ -203,9 +203,10 @@ static ingot_status clip_bound(cg_lower_ctx *ctx, const ir_node *n, int idx,
 }
 
 /* Dropout: a copy (inference).  Training mode with a ratio that is not 0
- * draws a random mask no kernel can reproduce: UNIMPLEMENTED when the
- * constants say so; when training_mode is a run-time input the kernel
- * checks it (KEW_DROPOUT, see elementwise.h). */
+ * draws a random mask no kernel can reproduce, so the engine needs
+ * training_mode as a constant: UNIMPLEMENTED when it is true (ratio not 0)
+ * or a run-time input (freeze it with --const-input).  A kernel cannot
+ * report an error, and a NaN-filled output would be an answer. */
 static ingot_status dropout_setup(cg_lower_ctx *ctx, const ir_node *n,
                                   kew_unary *d) {
   const ir_graph *g = cg_graph(ctx);
@@ -222,25 +223,9 @@ static ingot_status dropout_setup(cg_lower_ctx *ctx, const ir_node *n,
                          "ratio draws a random mask; only inference is "
                          "supported");
   }
-  cg_view v;
-  d->op = KEW_DROPOUT;
-  INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[2], &v));
-  if (v.dtype != IR_BOOL)
-    return bad_dtype(n, 2, v.dtype, "bool");
-  d->hi = v.buf;
-  d->hi_src = KEW_BOUND_BUF;
-  d->lo_src = KEW_BOUND_NONE;
-  if (r) {
-    d->lo_src = KEW_BOUND_CONST;
-    d->flo = ir_load_f64(r->dtype, r->data, 0);
-  } else if (has_input(n, 1)) {
-    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[1], &v));
-    if (!dt_float(v.dtype)) return bad_dtype(n, 1, v.dtype, "a float type");
-    d->lo = v.buf;
-    d->lo_src = KEW_BOUND_BUF;
-    d->rdt = (int32_t)v.dtype;
-  }
-  return NULL;
+  return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                       "training_mode (input 2) must be a constant in an "
+                       "engine; freeze it with --const-input");
 }
 
 ingot_status cg_lower_unary(cg_lower_ctx *ctx, ir_node_id nid) {

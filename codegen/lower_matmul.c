@@ -23,6 +23,7 @@
 /* Work per task below which splitting a product costs more than it saves. */
 #define MM_TASK_MACS 32768
 #define MM_MAX_TASKS 64
+#define MM_KC_BYTES (24 << 10) /* B's block per pass: half of L1 */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -84,23 +85,28 @@ ingot_status cg_mm_pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
   return s;
 }
 
-/* Rows first, then columns, until there are about as many tasks as the
- * work deserves (at most MM_MAX_TASKS). */
+/* Columns first, then rows, until there are about as many tasks as the
+ * work deserves (at most MM_MAX_TASKS): a task that owns a band of B's
+ * columns reads that band once for all its rows (B is usually the large
+ * operand), while A's rows are re-read by every band.  mt is a multiple of
+ * mr (kmm_drive relies on it), nt of the panel width. */
 static void mm_split(k_mm_desc *d, int64_t nbatch) {
   double macs = (double)nbatch * (double)d->m * (double)d->n * (double)d->k;
   int64_t want = (int64_t)(macs / MM_TASK_MACS);
   want = max64(1, min64(MM_MAX_TASKS, want));
   int64_t per = max64(1, ceil_div(want, nbatch));
-  int64_t mblocks = ceil_div(d->m, d->mr);
-  int64_t tm = min64(per, mblocks);
-  d->mt = ceil_div(mblocks, tm) * d->mr;
-  d->tiles_m = ceil_div(d->m, d->mt);
   int64_t unit = d->b_panel ? d->b_panel : 16 * d->nv;
   int64_t nblocks = ceil_div(d->n, unit);
-  int64_t tn = min64(max64(1, ceil_div(per, d->tiles_m)), nblocks);
+  int64_t tn = min64(per, nblocks);
   d->nt = ceil_div(nblocks, tn) * unit;
   d->tiles_n = ceil_div(d->n, d->nt);
+  int64_t mblocks = ceil_div(d->m, d->mr);
+  int64_t tm = min64(max64(1, ceil_div(per, d->tiles_n)), mblocks);
+  d->mt = ceil_div(mblocks, tm) * d->mr;
+  d->tiles_m = ceil_div(d->m, d->mt);
   d->tiles_b = nbatch;
+  /* K per pass: B's block of kc x 16nv floats in half of L1. */
+  d->kc = max64(16, MM_KC_BYTES / (16 * d->nv * 4));
 }
 
 static bool avx512_fits(const k_mm_desc *d) {

@@ -16,10 +16,21 @@
  * Layouts.  Every view is first read in the model's axis order
  * (lview_of): an NHWC view of a 4-D tensor is the NCHW tensor with
  * permuted strides, so these ops accept any mix of AS_MODEL and NHWC
- * operands.  Reshape-like ops and Gather need a row-major side and say
- * UNIMPLEMENTED otherwise.  Shape-carrying inputs (Slice starts..., Tile
- * repeats, Pad pads) must be constants, as they are in an engine with
- * static shapes.
+ * operands (today's planner gives them AS_MODEL views only; NHWC ones are
+ * just other strides to the box copy).  Reshape-like ops and Gather need
+ * a row-major side and say UNIMPLEMENTED otherwise.  Shape-carrying inputs (Slice starts..., Tile
+ * repeats, Pad pads, Split sizes) must be constants, as they are in an
+ * engine with static shapes; one that is not fails with "depends on
+ * run-time data" (FAILED_PRECONDITION).
+ *
+ * Gather's indices may be computed at run time.  The reference rejects an
+ * out-of-range index; an engine cannot report an error from inside a step,
+ * so the template wraps a negative index once (i + dim) and clamps what is
+ * still outside [0, dim) to the nearest end: it never reads outside the
+ * data (kernels/generic/movement.h).
+ *
+ * Reshape, Flatten, Squeeze and Unsqueeze are a plain copy, or nothing when
+ * the planner gives input and output the same buffer.
  */
 #include <stdio.h>
 #include <stdlib.h>

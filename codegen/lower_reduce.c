@@ -305,7 +305,9 @@ ingot_status cg_lower_reduce(cg_lower_ctx *ctx, ir_node_id nid) {
   r.tasks = pick_tasks(r.units, bytes);
   snprintf(summary + len, sizeof summary - (size_t)len, " -> %lld of %lld",
            (long long)outputs, (long long)r.count);
-  uint64_t per = r.op == KR_LOG_SUM_EXP ? 4 : r.op == KR_L2 || r.op == KR_SUM_SQUARE ? 2 : 1;
+  uint64_t per = r.op == KR_LOG_SUM_EXP                  ? 4
+                 : r.op == KR_L2 || r.op == KR_SUM_SQUARE ? 2
+                                                          : 1;
   cg_step st = {.kernel = "k_red", .desc = &r, .desc_size = sizeof r,
                 .tasks = r.tasks, .bytes = bytes,
                 .ops = per * (uint64_t)(outputs * r.count),

@@ -54,14 +54,16 @@ static int wanted_input(const ir_graph *g, const ir_node *n, int k,
   return AS_MODEL;
 }
 
-/* Permutes constant |t| (broadcastable to a rank-4 NHWC result) into the
- * NHWC order of a new constant; returns its id in *out. */
+/* Permutes constant |t| (broadcastable to a rank-4 NHWC result, read with
+ * shape |view|: its own, or PRelu-6's channel view) into the NHWC order of
+ * a new constant; returns its id in *out. */
 static ingot_status permute_constant(ir_graph *g, ir_tensor_id id,
+                                     const ir_shape *view,
                                      ir_tensor_id *out) {
   const ir_tensor *t = &g->tensors[id];
   ir_shape s4 = {4, {1, 1, 1, 1}};
-  for (int d = 0; d < t->shape.rank; d++)
-    s4.dims[4 - t->shape.rank + d] = t->shape.dims[d];
+  for (int d = 0; d < view->rank; d++)
+    s4.dims[4 - view->rank + d] = view->dims[d];
   ir_value v = {t->dtype, {4, {s4.dims[0], s4.dims[2], s4.dims[3], s4.dims[1]}},
                 NULL, false};
   INGOT_RETURN_IF_ERROR(ir_value_alloc(&v));
@@ -75,7 +77,7 @@ static ingot_status permute_constant(ir_graph *g, ir_tensor_id id,
                  (const char *)t->data + (((n * C + c) * H + h) * W + w) * es,
                  es);
   char name[512];
-  snprintf(name, sizeof name, "%s__nhwc", t->name);
+  snprintf(name, sizeof name, "%s__nhwc%d", t->name, view->rank);
   ir_tensor_id found = ir_graph_find_tensor(g, name);
   ingot_status s = NULL;
   if (found)
@@ -120,8 +122,14 @@ ingot_status pass_layout(ir_graph *g, const pass_options *opt) {
       if (t->role == IR_ROLE_CONSTANT) {
         if (layout == NHWC && is_elementwise(n) && t->shape.rank <= 4 &&
             ir_shape_numel(&t->shape) > 1) {
+          /* PRelu before opset 7 applies a 1-D slope along the channels
+           * (ir/ref/binary.c): view it as [C,1,1]. */
+          ir_shape view = t->shape;
+          if (n->op == IR_OP_PRELU && n->opset < 7 && k == 1 &&
+              view.rank == 1 && view.dims[0] > 1)
+            view = (ir_shape){3, {t->shape.dims[0], 1, 1}};
           ir_tensor_id p;
-          INGOT_RETURN_IF_ERROR(permute_constant(g, tid, &p));
+          INGOT_RETURN_IF_ERROR(permute_constant(g, tid, &view, &p));
           n = &g->nodes[nid];
           n->in[k] = p;
           permuted++;

@@ -19,10 +19,11 @@
  *
  * Templates may use only this header, <stdint.h>, <stddef.h>, <string.h>
  * (memcpy/memset/memmove, the only calls generated code may make), <math.h>
- * functions that clang lowers to instructions (sqrtf, fabsf, floorf,
- * ceilf, truncf, rintf/nearbyintf, fminf, fmaxf) and the vector-polynomial
- * transcendental functions in kmath.h — never libm's expf/logf/tanhf/erff,
- * so results do not depend on the C library.
+ * functions every x86-64 has an instruction for (sqrtf, sqrt, fabsf,
+ * fabs, fminf, fmaxf) and the helpers in kmath.h: the transcendental
+ * functions and km_rintf/km_floorf/... (floorf, ceilf, truncf, rintf and
+ * nearbyintf become libm calls on the baseline x86-64 target, which
+ * cg_module_emit rejects).  So results do not depend on the C library.
  * They are compiled with -ffp-contract=off: float expressions are evaluated
  * exactly as written (DESIGN.md §5).
  */

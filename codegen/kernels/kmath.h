@@ -5,8 +5,8 @@
  *
  * Why our own: generated code may call nothing but memcpy/memset/memmove
  * (DESIGN.md §8), and results must not depend on the C library.  Every
- * function here is a static inline of straight-line arithmetic, so once a
- * template is specialised LLVM inlines and vectorises it.
+ * function here is a static inline, so once a template is specialised
+ * LLVM inlines it and, for the branch-free ones, vectorises the loop.
  *
  * Accuracy (tests/kernels/test_kmath.c measures it against libm over the
  * whole range, including zeros, subnormals, infinities and NaN):
@@ -22,14 +22,21 @@
  * on a mantissa m in [sqrt(1/2), sqrt(2)); float sine/cosine reduce in
  * double with a 33-bit pi/2 split, and huge arguments (and all doubles) use
  * an exact reduction against 1216 bits of 2/pi; float erf uses two
- * polynomials fitted for this file (relative minimax on [0, 0.875] and
- * [0.875, 4]).  Special values follow C99 Annex F.
+ * polynomials fitted for this file (near-minimax relative error, by
+ * iteratively reweighted least squares, on [0, 0.875] and [0.875, 4]);
+ * double erf sums its Taylor series below 1.5 and a continued fraction of
+ * erfc above; pow works on a double-double logarithm.  Special values
+ * follow C99 Annex F.
  *
- * Branches: the float functions are branch-free (selects), so a loop over
- * them vectorises.  The exceptions are ksinf/kcosf, whose huge-argument
- * path is scalar: loops use ksinf_fast/kcosf_fast (valid for |x| <=
- * KM_TRIGF_FAST_MAX) and patch the rare larger elements afterwards.  The
- * double functions are scalar code; float64 models are rare.
+ * Branches: the float functions and kexp/kexpm1/klog/klog1p/ktanh are
+ * branch-free (selects), so a loop over them vectorises.  ksinf/kcosf have
+ * a scalar huge-argument path: loops use ksinf_fast/kcosf_fast (valid for
+ * |x| <= KM_TRIGF_FAST_MAX) and patch the rare larger elements afterwards.
+ * ksin/kcos/kerf/kpow branch; float64 models are rare.
+ *
+ * Besides the math, templates of every family use the rounding helpers
+ * (km_rintf & co.), the half/bfloat16 conversions and the typed element
+ * access (kld_* / kst_*) at the end of this file.
  *
  * Float-to-integer conversions of values that may be NaN or out of range
  * are undefined in C; these functions never make one (the integer part of

@@ -130,6 +130,8 @@ static void matmul_cases(void) {
     MM(2, 2, "fc 1x300x1000", {{1, 300}, {300, 1000}});
     MM(2, 2, "tall 300x20x10", {{300, 20}, {20, 10}});
     MM(2, 2, "k=1", {{13, 1}, {1, 19}});
+    MM(2, 2, "deep k (several K passes)", {{9, 1000}, {1000, 20}});
+    MM(3, 2, "deep k batch folded", {{2, 7, 900}, {900, 70}});
 #undef MM
   }
 }
@@ -177,6 +179,10 @@ static void gemm_cases(void) {
             "Gemm odd transposed");
   gemm_case(17, 300, 70, 0, 1, 1, 1, 1, 70, 0, true, false,
             "Gemm B input transB");
+  gemm_case(5, 1100, 40, 1, 0, 0.5f, 2, 2, 5, 40, false, false,
+            "Gemm deep k, epilogue on the last pass");
+  gemm_case(5, 1100, 40, 0, 0, 1, 1, 2, 5, 40, true, false,
+            "Gemm deep k, B input");
 }
 
 static ir_value qparam(ir_dtype dt, int rank, int64_t d0, int64_t d1,

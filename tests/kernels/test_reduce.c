@@ -153,7 +153,8 @@ static bool tg_run(tg *t, double tol, const char *what) {
     fprintf(stderr, "%s: %s\n", what, ingot_status_message(s));
     ingot_status_free(s);
   }
-  for (uint32_t i = 0; ok && i < nout; i++) ok = kt_same(&got[i], &want[i], tol, what);
+  for (uint32_t i = 0; ok && i < nout; i++)
+    ok = kt_same(&got[i], &want[i], tol, what);
   for (uint32_t i = 0; i < KT_MAX_IO; i++) {
     ir_value_free(&want[i]);
     ir_value_free(&got[i]);

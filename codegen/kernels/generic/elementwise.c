@@ -297,17 +297,6 @@ KSIG(k_ew_unary) {
   case KEW_CLIP:
     ew_clip(d, arena, weights, x, y, n);
     return;
-  case KEW_DROPOUT: {
-    const void *r = kptr(d->lo, arena, weights), *tm = kptr(d->hi, arena, weights);
-    double ratio = d->lo_src == KEW_BOUND_BUF   ? kld_f64(d->rdt, r, 0)
-                   : d->lo_src == KEW_BOUND_CONST ? d->flo
-                                                  : 0.5;
-    if (kld_i64(KM_BOOL, tm, 0) && ratio != 0.0)
-      for (int64_t i = 0; i < n; i++) kst_f64(d->ydt, y, i, NAN);
-    else
-      memcpy(y, x, (size_t)(n * xs));
-    return;
-  }
   default:
     break;
   }

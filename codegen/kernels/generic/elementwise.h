@@ -31,7 +31,6 @@ enum kew_unary_op {
   KEW_CAST, /* xdt -> ydt */
   KEW_COPY, /* y = x, bytes */
   KEW_ONES, /* y = 1 of ydt, x unused (Dropout's mask) */
-  KEW_DROPOUT, /* y = x, or NaN when run-time training_mode and ratio */
 };
 
 /* Where a Clip bound comes from. */
@@ -41,14 +40,10 @@ enum { KEW_BOUND_NONE = 0, KEW_BOUND_CONST = 1, KEW_BOUND_BUF = 2 };
  * (any layout, as long as both share it).  Blocks of KEW_BLOCK elements
  * are split into |tasks|.  Clip bounds: constants in flo/fhi (float x) or
  * ilo/ihi (integer x; uint64 bounds as their bits), or one element of
- * x's dtype read from lo/hi at run time.  KEW_DROPOUT reads its ratio
- * like a lower bound (of type rdt; absent: 0.5) and training_mode (bool)
- * from hi: an engine cannot draw Dropout's random mask, so when both are
- * set at run time (the reference rejects that) y is all NaN rather than a
- * plausible wrong answer; otherwise y = x. */
+ * x's dtype read from lo/hi at run time. */
 typedef struct kew_unary {
   kbuf x, y, lo, hi;
-  int32_t op, xdt, ydt, lo_src, hi_src, rdt;
+  int32_t op, xdt, ydt, lo_src, hi_src, pad_;
   int64_t n, tasks;
   double alpha, beta, gamma; /* Elu/Selu/LeakyRelu/HardSigmoid */
   double flo, fhi;

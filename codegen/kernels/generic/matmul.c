@@ -1,14 +1,15 @@
 /* matmul.c — generic matrix-product templates (descriptor: matmul.h).
  *
- * k_mm_f32 is a register-blocked product: each tile of the output is cut
- * into micro-tiles of mr rows x nv*16 columns whose accumulators (kf16
- * vectors) stay in registers over the whole K loop; per step of K it loads
- * nv vectors of B's row and multiplies them by one broadcast element of A
- * per row.  mr and nv come from the descriptor, chosen by the lowering for
- * the target's register file, so once specialised every loop over them
- * unrolls and the accumulators become registers.  Edge micro-tiles (fewer
- * rows or columns) run the same code with smaller bounds; B's packed
- * panels are zero-padded, so only an unpacked B needs partial loads.
+ * k_mm_f32 is a register-blocked product (loops: kmm_drive, matmul.h):
+ * micro-tiles of mr rows x nv*16 columns whose accumulators (kf16 vectors)
+ * stay in registers over a pass of kc steps of K; per step it loads nv
+ * vectors of B's row and multiplies them by one broadcast element of A per
+ * row.  mr, nv and kc come from the descriptor, chosen by the lowering for
+ * the target's registers and L1, so once specialised every loop over them
+ * unrolls and the accumulators become registers.  The last micro-tile of a
+ * matrix has m % mr rows, also a constant; columns past N are masked (B's
+ * packed panels are zero-padded, so only an unpacked B needs partial
+ * loads).
  * Float contraction is enabled in this kernel on purpose: a fused
  * multiply-add only makes the float32 dot product more accurate, and
  * DESIGN.md's exactness rule is about the integer requantisation path.
@@ -41,89 +42,58 @@ K_INLINE mm_batch mm_batch_of(const k_mm_desc *d, int64_t bi) {
   return o;
 }
 
-/* Where row p, columns [j, ..) of B start, and the stride between those
- * columns. */
-K_INLINE const float *mm_b_at(const k_mm_desc *d, const float *b, int64_t p,
-                              int64_t j) {
-  if (d->b_panel)
-    return b + (j / d->b_panel) * d->b_ps + p * d->b_panel + j % d->b_panel;
-  return b + p * d->b_rs + j * d->b_cs;
-}
-
 #define MM_MR_MAX 16
 #define MM_NV_MAX 4
 
-/* One micro-tile: rows [i0, i0 + mr), columns [j0, j0 + cols), cols <=
- * nv*16.  |c| is the epilogue's C (NULL when absent). */
-K_INLINE void mm_micro_f32(const k_mm_desc *d, const float *a, const float *b,
-                           float *y, const float *c, int64_t i0, int64_t mr,
-                           int64_t j0, int64_t cols, int64_t nv) {
+/* The micro-tile of k_mm_f32 (kmm_micro_fn, matmul.h). */
+K_INLINE void mm_micro_f32(const k_mm_desc *d, const float *a,
+                           const float *bp, int64_t brs, float *y,
+                           const float *c, int64_t i0, int64_t rows,
+                           int64_t j0, int64_t cols, int64_t k0, int64_t k1,
+                           int first, int last) {
 #if defined(__clang__)
 #pragma clang fp contract(fast)
 #endif
+  const int64_t nv = d->nv, bcs = d->b_panel ? 1 : d->b_cs;
   kf16 acc[MM_MR_MAX][MM_NV_MAX];
-  for (int64_t i = 0; i < mr; i++)
-    for (int64_t v = 0; v < nv; v++) acc[i][v] = (kf16){0};
-  /* Panels are padded to whole vectors; an unpacked B may end mid-vector. */
-  int64_t bstride = d->b_panel ? 1 : d->b_cs;
-  for (int64_t p = 0; p < d->k; p++) {
-    const float *bp = mm_b_at(d, b, p, j0);
-    kf16 bv[MM_NV_MAX];
+  for (int64_t i = 0; i < rows; i++)
     for (int64_t v = 0; v < nv; v++)
-      bv[v] = d->b_panel ? kf16_load(bp + 16 * v)
-                         : kf16_load_part(bp + 16 * v * bstride, bstride,
-                                          cols - 16 * v);
-    for (int64_t i = 0; i < mr; i++) {
+      acc[i][v] = first ? (kf16){0}
+                        : kf16_load_part(y + (i0 + i) * d->y_rs +
+                                             (j0 + 16 * v) * d->y_cs,
+                                         d->y_cs, cols - 16 * v);
+  for (int64_t p = k0; p < k1; p++, bp += brs) {
+    kf16 bv[MM_NV_MAX];
+    for (int64_t v = 0; v < nv; v++) /* packed panels are zero-padded */
+      bv[v] = d->b_panel
+                  ? kf16_load(bp + 16 * v)
+                  : kf16_load_part(bp + 16 * v * bcs, bcs, cols - 16 * v);
+    for (int64_t i = 0; i < rows; i++) {
       float av = a[(i0 + i) * d->a_rs + p * d->a_cs];
       for (int64_t v = 0; v < nv; v++) acc[i][v] += bv[v] * av;
     }
   }
-  for (int64_t i = 0; i < mr; i++)
+  for (int64_t i = 0; i < rows; i++)
     for (int64_t v = 0; v < nv; v++) {
       int64_t j = j0 + 16 * v, n = cols - 16 * v;
-      kf16 r = acc[i][v] * d->alpha;
-      if (c)
-        r += kf16_load_part(c + (i0 + i) * d->c_rs + j * d->c_cs, d->c_cs, n) *
-             d->beta;
+      kf16 r = acc[i][v];
+      if (last) {
+        r = r * d->alpha;
+        if (c)
+          r += kf16_load_part(c + (i0 + i) * d->c_rs + j * d->c_cs, d->c_cs,
+                              n) *
+               d->beta;
+      }
       kf16_store_part(y + (i0 + i) * d->y_rs + j * d->y_cs, d->y_cs, n, r);
     }
 }
 
 KSIG(k_mm_f32) {
   const k_mm_desc *d = desc_;
-  const float *a0 = kptr(d->a, arena, weights);
-  const float *b0 = kptr(d->b, arena, weights);
-  float *y0 = kptr(d->y, arena, weights);
-  const float *c = d->has_c ? kptr(d->c, arena, weights) : NULL;
-  const int64_t mr = d->mr, nv = d->nv, nw = 16 * nv;
-  for (int64_t t = task_begin; t < task_end; t++) {
-    int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
-    int64_t tb = t / d->tiles_n / d->tiles_m;
-    mm_batch o = mm_batch_of(d, tb);
-    const float *a = a0 + o.a, *b = b0 + o.b;
-    float *y = y0 + o.y;
-    int64_t i_end = (tm + 1) * d->mt < d->m ? (tm + 1) * d->mt : d->m;
-    int64_t j_end = (tn + 1) * d->nt < d->n ? (tn + 1) * d->nt : d->n;
-    for (int64_t j0 = tn * d->nt; j0 < j_end; j0 += nw) {
-      int64_t cols = j_end - j0 < nw ? j_end - j0 : nw;
-      int64_t nvj = (cols + 15) / 16;
-      int64_t i0 = tm * d->mt;
-      if (nvj == nv && i_end - i0 >= mr) {
-        /* Whole micro-tiles only (constant trip counts once specialised);
-         * a last partial one is shifted up to overlap its neighbour, which
-         * recomputes a few rows instead of running a slower edge tile. */
-        for (; i0 + mr <= i_end; i0 += mr)
-          mm_micro_f32(d, a, b, y, c, i0, mr, j0, cols, nv);
-        if (i0 < i_end)
-          mm_micro_f32(d, a, b, y, c, i_end - mr, mr, j0, cols, nv);
-        continue;
-      }
-      for (; i0 < i_end; i0 += mr) {
-        int64_t rows = i_end - i0 < mr ? i_end - i0 : mr;
-        mm_micro_f32(d, a, b, y, c, i0, rows, j0, cols, nvj);
-      }
-    }
-  }
+  kmm_drive(d, mm_micro_f32, kptr(d->a, arena, weights),
+            kptr(d->b, arena, weights), kptr(d->y, arena, weights),
+            d->has_c ? kptr(d->c, arena, weights) : NULL, task_begin,
+            task_end);
 }
 
 /* Requantisation multiplier and output of one QLinearMatMul element. */

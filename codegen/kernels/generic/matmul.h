@@ -18,8 +18,12 @@
  * Tasks: the step has tiles_b * tiles_m * tiles_n tasks; task t computes
  * rows [tm*mt, ..) and columns [tn*nt, ..) of batch tb, where
  * t = (tb * tiles_m + tm) * tiles_n + tn.  The lowering chooses mt and nt
- * (nt a multiple of the panel width when B is packed) and the register
- * micro-tile (mr, nv) for the target.
+ * (mt a multiple of mr; nt a multiple of the panel width when B is packed)
+ * and the register micro-tile (mr, nv) for the target.  Within a task, for
+ * each block of nv*16 columns, K is taken kc at a time: that block of B
+ * (kc x nv*16 floats) stays in L1 while every row of the tile uses it, and
+ * the partial sums wait in Y between passes (the epilogue runs on the
+ * last).
  */
 #ifndef INGOT_K_MATMUL_H
 #define INGOT_K_MATMUL_H
@@ -87,6 +91,7 @@ typedef struct k_mm_desc {
    * (mr <= 16, nv <= 4; nv*16 divides b_panel when B is packed). */
   int64_t mt, nt;
   int64_t mr, nv;
+  int64_t kc; /* K per pass over a tile's rows (B's block stays in L1) */
   int64_t tiles_b, tiles_m, tiles_n;
 } k_mm_desc;
 
@@ -172,6 +177,71 @@ K_INLINE float k_qparam_float(const k_qparam *q, uint8_t *arena,
                               const uint8_t *weights, int64_t r, int64_t mat) {
   const float *p = kptr(q->buf, arena, weights);
   return p[r * q->rs + mat * q->ms];
+}
+
+/*===------------------------------------------------------------------===*/
+/* The loops every float product template shares                           */
+/*===------------------------------------------------------------------===*/
+
+/* A register micro-tile: rows [i0, i0 + rows) x columns [j0, j0 + cols)
+ * (cols <= nv*16; the vectors past |cols| are masked), K range [k0, k1):
+ * |bp| is B at (k0, j0), |brs| its row stride (columns at stride 1 when
+ * packed, b_cs otherwise).  Starts from zero when |first|, else from the
+ * partial sums in Y; applies the epilogue (alpha, beta*C) when |last|. */
+typedef void (*kmm_micro_fn)(const k_mm_desc *d, const float *a,
+                             const float *bp, int64_t brs, float *y,
+                             const float *c, int64_t i0, int64_t rows,
+                             int64_t j0, int64_t cols, int64_t k0, int64_t k1,
+                             int first, int last);
+
+/* Tasks -> tiles -> column blocks -> K passes -> micro-tiles of mr rows,
+ * the last with m % mr rows (a constant: mt is a multiple of mr, so only
+ * the matrix's last tile has a remainder).  |micro| is a constant at
+ * every call, so it inlines. */
+K_INLINE void kmm_drive(const k_mm_desc *d, kmm_micro_fn micro,
+                        const float *a0, const float *b0, float *y0,
+                        const float *c, int64_t task_begin, int64_t task_end) {
+  const int64_t mr = d->mr, nw = 16 * d->nv;
+  for (int64_t t = task_begin; t < task_end; t++) {
+    int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
+    int64_t bi = t / d->tiles_n / d->tiles_m;
+    int64_t ao = 0, bo = 0, yo = 0;
+    for (int32_t q = d->nbdim - 1; q >= 0; q--) {
+      int64_t i = bi % d->bdims[q];
+      bi /= d->bdims[q];
+      ao += i * d->a_bs[q];
+      bo += i * d->b_bs[q];
+      yo += i * d->y_bs[q];
+    }
+    const float *a = a0 + ao, *b = b0 + bo;
+    float *y = y0 + yo;
+    int64_t i_beg = tm * d->mt, j_beg = tn * d->nt;
+    int64_t i_end = i_beg + d->mt < d->m ? i_beg + d->mt : d->m;
+    int64_t j_end = j_beg + d->nt < d->n ? j_beg + d->nt : d->n;
+    for (int64_t j0 = j_beg; j0 < j_end; j0 += nw) {
+      int64_t cols = j_end - j0 < nw ? j_end - j0 : nw;
+      for (int64_t k0 = 0; k0 == 0 || k0 < d->k; k0 += d->kc) {
+        int64_t k1 = k0 + d->kc < d->k ? k0 + d->kc : d->k;
+        const float *bp;
+        int64_t brs;
+        if (d->b_panel) {
+          bp = b + j0 / d->b_panel * d->b_ps + k0 * d->b_panel +
+               j0 % d->b_panel;
+          brs = d->b_panel;
+        } else {
+          bp = b + k0 * d->b_rs + j0 * d->b_cs;
+          brs = d->b_rs;
+        }
+        int first = k0 == 0, last = k1 == d->k;
+        int64_t i0 = i_beg;
+        for (; i0 + mr <= i_end; i0 += mr)
+          micro(d, a, bp, brs, y, c, i0, mr, j0, cols, k0, k1, first, last);
+        if (i0 < i_end)
+          micro(d, a, bp, brs, y, c, i0, d->m % mr, j0, cols, k0, k1, first,
+                last);
+      }
+    }
+  }
 }
 
 #endif /* INGOT_K_MATMUL_H */

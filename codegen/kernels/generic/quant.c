@@ -97,7 +97,8 @@ KSIG(k_q_dynamic) {
      * the result does not depend on the lanes' order (-0 never replaces
      * the initial +0). */
     for (int64_t t = task_begin; t < task_end; t++) {
-      int64_t i = kchunk(d->n, d->parts, t), end = kchunk(d->n, d->parts, t + 1);
+      int64_t i = kchunk(d->n, d->parts, t);
+      int64_t end = kchunk(d->n, d->parts, t + 1);
       float mn[KQ_LANES], mx[KQ_LANES];
       for (int l = 0; l < KQ_LANES; l++) mn[l] = mx[l] = 0.0f;
       for (; i + KQ_LANES <= end; i += KQ_LANES)

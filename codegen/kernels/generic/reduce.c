@@ -241,8 +241,7 @@ static inline void kr_cols(const kred *d, const uint8_t *x, int64_t base,
   }
   kr_col_pass(d, KR_LOG_SUM_EXP, facc, m, x, base, w, af, ai, nan);
   for (int64_t i = 0; i < w; i++)
-    kst_f64(d->dtype, y, o + i,
-                 done[i] ? mx[i] : mx[i] + klog(af[i]));
+    kst_f64(d->dtype, y, o + i, done[i] ? mx[i] : mx[i] + klog(af[i]));
 }
 
 KSIG(k_red) {
@@ -387,7 +386,8 @@ static inline int64_t kr_arg_row(const kred_arg *d, const uint8_t *x,
   int64_t bi[KR_LANES], bj[KR_LANES], j;
   for (int l = 0; l < KR_LANES; l++) {
     bf[l] = isf ? kld_f64(d->dtype, x, base + l) : 0.0;
-    bi[l] = isf ? 0 : (int64_t)((uint64_t)kld_i64(d->dtype, x, base + l) ^ flip);
+    uint64_t u = isf ? 0 : (uint64_t)kld_i64(d->dtype, x, base + l);
+    bi[l] = (int64_t)(u ^ flip);
     bj[l] = l;
   }
   for (j = KR_LANES; j + KR_LANES <= d->len; j += KR_LANES)

@@ -21,7 +21,7 @@ enum {
  * specialiser vectorise without reassociating a single sum). */
 #define KR_LANES 8
 /* Output elements a column-mode unit reduces at once. */
-#define KR_BLOCK 64
+#define KR_BLOCK 256
 
 /* k_red: reduces the input over some dims; the output (contiguous, same
  * dtype) holds the kept dims in order.

@@ -110,7 +110,8 @@ static inline void krs_leaf(const krs *d, const uint8_t *src,
   for (int32_t j = 0; j < d->taps[L]; j++) {
     double wj = tp->w[L][j];
     int64_t o = at + tp->off[L][j];
-    for (int64_t i = 0; i < w; i++) out[i] += wj * kld_f64(d->dtype, src, o + i);
+    for (int64_t i = 0; i < w; i++)
+      out[i] += wj * kld_f64(d->dtype, src, o + i);
   }
 }
 
@@ -180,7 +181,8 @@ KSIG(k_rs_interp) {
         case 3: krs_up3(d, src, &tp, 0, at + i0, w, res); break;
         default: krs_up4(d, src, &tp, 0, at + i0, w, res); break;
         }
-        for (int64_t i = 0; i < w; i++) kst_f64(d->dtype, dst, o + i0 + i, res[i]);
+        for (int64_t i = 0; i < w; i++)
+          kst_f64(d->dtype, dst, o + i0 + i, res[i]);
       }
     }
   }

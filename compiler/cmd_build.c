@@ -79,10 +79,27 @@ int ingot_plugin_build(int argc, char **argv) {
   int n_consts = 0;
   bool verbose = false;
   cli_shapes so = {0};
+  /* BUILD_INFO records the command with file paths reduced to their
+   * names (and the output as ENGINE), so the same model and options give
+   * the same bytes wherever the files are. */
   char cmdline[2048] = "ingot build";
   for (int i = 0; i < argc; i++) {
     size_t used = strlen(cmdline);
-    snprintf(cmdline + used, sizeof cmdline - used, " %s", argv[i]);
+    const char *a = argv[i];
+    const char *prev = i ? argv[i - 1] : "";
+    if (strcmp(prev, "-o") == 0 || strcmp(prev, "--output") == 0) {
+      a = "ENGINE";
+    } else if (a[0] != '-' && strchr(a, '/')) {
+      const char *eq = strchr(a, '=');
+      const char *base = strrchr(a, '/') + 1;
+      if (eq && eq < base) { /* NAME=path/file: keep NAME= */
+        snprintf(cmdline + used, sizeof cmdline - used, " %.*s%s",
+                 (int)(eq - a + 1), a, base);
+        continue;
+      }
+      a = base;
+    }
+    snprintf(cmdline + used, sizeof cmdline - used, " %s", a);
   }
   int rc = 0;
   for (int i = 0; i < argc; i++) {

@@ -7,6 +7,10 @@ ingot=$1 models=$2 tmp=$3
 mkdir -p "$tmp"
 eng="$tmp/cnn.ingot"
 "$ingot" build "$models/cnn.onnx" -o "$eng" --dump-ir fold-bn
+# Deterministic: the same model and options give the same bytes, whatever
+# the output file is called.
+"$ingot" build "$models/cnn.onnx" -o "$tmp/again.ingot" --dump-ir fold-bn >/dev/null 2>&1
+cmp "$eng" "$tmp/again.ingot"
 "$ingot" inspect "$eng" --check
 "$ingot" inspect "$eng" | grep -q "k_plan_relayout"
 ref=$("$ingot" run "$models/cnn.onnx" --reference --input "input=$models/cnn.input.npy" --top 5 | grep '#')

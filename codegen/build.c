@@ -20,7 +20,8 @@ static uint64_t graph_hash(const ir_graph *g) {
       const ir_tensor *t = n->in[k] ? &g->tensors[n->in[k]] : NULL;
       if (!t) continue;
       MIX(t->name, strlen(t->name));
-      MIX(&t->shape, sizeof t->shape);
+      MIX(&t->shape.rank, sizeof t->shape.rank);
+      MIX(t->shape.dims, (size_t)t->shape.rank * sizeof t->shape.dims[0]);
       if (t->role == IR_ROLE_CONSTANT && t->data) {
         ir_value v;
         ir_tensor_as_value(t, &v);

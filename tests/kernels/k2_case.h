@@ -92,21 +92,14 @@ static inline void rnd_elem(tc *t, ir_dtype dt, void *data, size_t i, int mode) 
 }
 
 static inline ir_value rnd_value(tc *t, ir_dtype dt, const ir_shape *s, int mode) {
-  ir_value v;
-  memset(&v, 0, sizeof v);
-  v.dtype = dt;
-  v.shape = *s;
-  CHECK_OK(ir_value_alloc(&v));
+  ir_value v = kt_alloc_value(dt, s->rank, s->dims);
   size_t n = ir_shape_numel(s);
   for (size_t i = 0; v.data && i < n; i++) rnd_elem(t, dt, v.data, i, mode);
   return v;
 }
 
 static inline ir_tensor_id tc_input(tc *t, ir_value v) {
-  char name[16];
-  snprintf(name, sizeof name, "in%d", t->nin);
-  t->vals[t->nin] = v;
-  return kt_input(t->g, name, &t->vals[t->nin++]);
+  return kt_value_input(t->g, t->vals, &t->nin, v);
 }
 
 static inline ir_tensor_id tc_const(tc *t, ir_value v) {
@@ -115,18 +108,11 @@ static inline ir_tensor_id tc_const(tc *t, ir_value v) {
   return id;
 }
 
-/* A node with |nout| new outputs (absent where out_mask clears a bit),
- * which become graph outputs. */
-static inline ir_node_id tc_node(tc *t, ir_op op, int opset, const ir_tensor_id *in,
-                          int nin, int nout, ir_tensor_id *out) {
-  for (int i = 0; i < nout; i++) {
-    char name[16];
-    snprintf(name, sizeof name, "out%d", t->nout++);
-    out[i] = kt_tensor(t->g, name, true);
-  }
-  ir_node_id nid = kt_node(t->g, op, in, nin, out, nout);
-  t->g->nodes[nid].opset = opset;
-  return nid;
+/* A node with |nout| new outputs, which become graph outputs. */
+static inline ir_node_id tc_node(tc *t, ir_op op, int opset,
+                                 const ir_tensor_id *in, int nin, int nout,
+                                 ir_tensor_id *out) {
+  return kt_node_outputs(t->g, &t->nout, op, opset, in, nin, nout, out);
 }
 
 /*===------------------------------------------------------------------===*/
@@ -192,33 +178,23 @@ static inline bool same_value(const tc *t, const ir_value *got,
 }
 
 /* Parses, runs the reference and the native plan (host target), compares
- * every output.  |expect_unimpl|: the build must fail with UNIMPLEMENTED
- * instead.  Destroys the graph and the values. */
+ * every output.  Destroys the graph and the values. */
 static inline void tc_run(tc *t, bool exact, const char *what) {
   ir_graph *g = t->g;
   uint32_t nout = g->n_outputs;
   ir_value want[KT_MAX_IO], got[KT_MAX_IO];
   memset(want, 0, sizeof want);
   memset(got, 0, sizeof got);
-  cg_target host;
-  ingot_status s = kt_finish(g);
-  if (!s) s = ir_interp_run(g, t->vals, want, NULL);
-  if (!s) s = cg_target_host(&host);
   char kernels[256] = "";
-  if (!s) s = kt_run_native(g, &host, t->vals, got, kernels, sizeof kernels);
+  ingot_status s =
+      kt_run_host(g, t->vals, want, got, false, kernels, sizeof kernels);
   if (getenv("KT_VERBOSE")) fprintf(stderr, "%s: %s\n", what, kernels);
-  bool ok = s == NULL;
-  if (s) {
-    fprintf(stderr, "%s: %s\n", what, ingot_status_message(s));
-    ingot_status_free(s);
-  }
+  bool ok = kt_ok(s, what);
   for (uint32_t i = 0; ok && i < nout; i++)
     ok = same_value(t, &got[i], &want[i], exact, what);
-  for (uint32_t i = 0; i < KT_MAX_IO; i++) {
-    ir_value_free(&want[i]);
-    ir_value_free(&got[i]);
-  }
-  for (int i = 0; i < t->nin; i++) ir_value_free(&t->vals[i]);
+  kt_free_values(want, KT_MAX_IO);
+  kt_free_values(got, KT_MAX_IO);
+  kt_free_values(t->vals, t->nin);
   ir_graph_destroy(g);
   cases++;
   if (!ok) {
@@ -243,7 +219,7 @@ static inline void tc_expect_unimplemented(tc *t, const char *what) {
   }
   ingot_status_free(s);
   cg_plan_destroy(p);
-  for (int i = 0; i < t->nin; i++) ir_value_free(&t->vals[i]);
+  kt_free_values(t->vals, t->nin);
   ir_graph_destroy(t->g);
 }
 

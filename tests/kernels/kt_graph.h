@@ -1,27 +1,30 @@
 /* kt_graph.h — small helpers for kernel tests that build one-op graphs in
  * C, run them through the reference interpreter and through the planner +
- * lowering + natively compiled templates for a chosen target, and compare.
- * Header-only (static functions), shared by tests/kernels/test_conv.c,
- * test_pool.c and test_matmul.c.
+ * lowering + natively compiled templates (native_exec.h) for a chosen
+ * target, or through an engine built with LLVM and loaded by the runtime,
+ * and compare.  Header-only (static functions), shared by every test in
+ * tests/kernels (k2_case.h builds on it).
  *
- * kt_run_native is native_run (native_exec.c) with the target as a
- * parameter, so one test covers the generic, AVX2 and AVX-512 templates.
- * KT_VERBOSE=1 in the environment prints every case with the kernels its
- * steps used on each target.
+ * kt_check_case runs a case on the generic, AVX2 and AVX-512 templates
+ * (test_conv.c, test_pool.c, test_matmul.c); KT_VERBOSE=1 in the
+ * environment prints every case with the kernels its steps used on each
+ * target.  The tg_* kit (test_movement.c, test_reduce.c, test_resize.c,
+ * test_quant.c) builds cases from values every dtype holds exactly and runs
+ * them on the host target, every eighth through the engine; K3_VERBOSE=1
+ * prints every case with its output shape and kernels.
  */
 #ifndef INGOT_TESTS_KT_GRAPH_H
 #define INGOT_TESTS_KT_GRAPH_H
 
-#define _GNU_SOURCE
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "build.h"
 #include "check.h"
-#include "engine_format.h"
 #include "ir.h"
+#include "native_exec.h"
 #include "plan.h"
 
 #define KT_MAX_IO 16
@@ -40,15 +43,22 @@ static inline float kt_frand(void) {
   return (float)kt_rand() / 2147483648.0f - 1.0f;
 }
 
-/* A value of |dtype| and shape, filled with random data (floats in [-1, 1),
- * integers over the type's range). */
-static inline ir_value kt_value(ir_dtype dt, int rank, const int64_t *dims) {
+/* A value of |dtype| and shape, allocated (data not set). */
+static inline ir_value kt_alloc_value(ir_dtype dt, int rank,
+                                     const int64_t *dims) {
   ir_value v;
   memset(&v, 0, sizeof v);
   v.dtype = dt;
   v.shape.rank = rank;
   for (int i = 0; i < rank; i++) v.shape.dims[i] = dims[i];
   CHECK_OK(ir_value_alloc(&v));
+  return v;
+}
+
+/* A value of |dtype| and shape, filled with random data (floats in [-1, 1),
+ * integers over the type's range). */
+static inline ir_value kt_value(ir_dtype dt, int rank, const int64_t *dims) {
+  ir_value v = kt_alloc_value(dt, rank, dims);
   size_t n = ir_shape_numel(&v.shape);
   for (size_t i = 0; v.data && i < n; i++) {
     switch (dt) {
@@ -127,6 +137,31 @@ static inline ir_node_id kt_node(ir_graph *g, ir_op op, const ir_tensor_id *in,
   return nid;
 }
 
+/* A node of |opset| with |nout| new tensors as outputs, which become graph
+ * outputs, named out<k> with k counted by |*counter|. */
+static inline ir_node_id kt_node_outputs(ir_graph *g, int *counter, ir_op op,
+                                         int opset, const ir_tensor_id *in,
+                                         int nin, int nout, ir_tensor_id *out) {
+  for (int i = 0; i < nout; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "out%d", (*counter)++);
+    out[i] = kt_tensor(g, name, true);
+  }
+  ir_node_id nid = kt_node(g, op, in, nin, out, nout);
+  g->nodes[nid].opset = opset;
+  return nid;
+}
+
+/* A graph input named in<k> holding |v|, kept as vals[k] (owned) with k
+ * counted by |*counter|. */
+static inline ir_tensor_id kt_value_input(ir_graph *g, ir_value *vals,
+                                          int *counter, ir_value v) {
+  char name[16];
+  snprintf(name, sizeof name, "in%d", *counter);
+  vals[*counter] = v;
+  return kt_input(g, name, &vals[(*counter)++]);
+}
+
 static inline ir_attr *kt_attr(ir_graph *g, ir_node_id nid, const char *name,
                                ir_attr_kind kind) {
   ir_node *n = &g->nodes[nid];
@@ -158,6 +193,29 @@ static inline void kt_attr_ints(ir_graph *g, ir_node_id nid, const char *name,
   a->ints = ir_arena_memdup(&g->arena, v, (size_t)n * sizeof *v);
 }
 
+/* The window attributes of a Conv or pooling node with |nsp| spatial dims:
+ * kernel_shape, strides, dilations (unless |d| is NULL), and auto_pad when
+ * set, else pads.  |k|, |s| and |d| hold 3 dims and |pads| 3 begins then 3
+ * ends, right-aligned: the last |nsp| of each are used. */
+static inline void kt_attr_window(ir_graph *g, ir_node_id nid, int nsp,
+                                  const int64_t *k, const int64_t *s,
+                                  const int64_t *d, const char *auto_pad,
+                                  const int64_t *pads) {
+  kt_attr_ints(g, nid, "kernel_shape", k + 3 - nsp, nsp);
+  kt_attr_ints(g, nid, "strides", s + 3 - nsp, nsp);
+  if (d) kt_attr_ints(g, nid, "dilations", d + 3 - nsp, nsp);
+  if (auto_pad) {
+    kt_attr_string(g, nid, "auto_pad", auto_pad);
+  } else {
+    int64_t p[6];
+    for (int i = 0; i < nsp; i++) {
+      p[i] = pads[3 - nsp + i];
+      p[nsp + i] = pads[3 + 3 - nsp + i];
+    }
+    kt_attr_ints(g, nid, "pads", p, 2 * nsp);
+  }
+}
+
 /* Parses every node's attributes and infers shapes. */
 static inline ingot_status kt_finish(ir_graph *g) {
   for (ir_node_id nid = 1; nid < g->n_nodes; nid++)
@@ -166,98 +224,76 @@ static inline ingot_status kt_finish(ir_graph *g) {
 }
 
 /*===--- running --------------------------------------------------------===*/
-typedef void (*kt_kernel_fn)(const void *desc, uint8_t *arena,
-                             const uint8_t *weights, int64_t t0, int64_t t1);
-
-/* NCHW <-> NHWC of a 4-D value's bytes. */
-static inline void kt_relayout(const ir_value *v, const uint8_t *src,
-                               uint8_t *dst, bool to_nhwc) {
-  size_t es = ir_dtype_traits[v->dtype].size;
-  int64_t N = v->shape.dims[0], C = v->shape.dims[1], H = v->shape.dims[2],
-          W = v->shape.dims[3];
-  for (int64_t n = 0; n < N; n++)
-    for (int64_t c = 0; c < C; c++)
-      for (int64_t h = 0; h < H; h++)
-        for (int64_t w = 0; w < W; w++) {
-          size_t nchw = (size_t)(((n * C + c) * H + h) * W + w) * es;
-          size_t nhwc = (size_t)(((n * H + h) * W + w) * C + c) * es;
-          if (to_nhwc)
-            memcpy(dst + nhwc, src + nchw, es);
-          else
-            memcpy(dst + nchw, src + nhwc, es);
-        }
+static inline void kt_free_values(ir_value *v, int n) {
+  for (int i = 0; i < n; i++) ir_value_free(&v[i]);
 }
 
-/* Plans |g| (mutated) for |target| and runs every step natively, the
- * tasks split in three uneven parts; |kernels| (optional) receives the
- * '|'-joined kernel names of the steps. */
-static inline ingot_status kt_run_native(ir_graph *g, const cg_target *target,
-                                         const ir_value *inputs,
-                                         ir_value *outputs, char *kernels,
-                                         size_t kcap) {
+/* Prints |s| with |what| and frees it; true when |s| is OK. */
+static inline bool kt_ok(ingot_status s, const char *what) {
+  if (!s) return true;
+  fprintf(stderr, "%s: %s\n", what, ingot_status_message(s));
+  ingot_status_free(s);
+  return false;
+}
+
+/* Builds an engine for |g| (mutated) with LLVM, loads it with the runtime
+ * and runs it on |in| (graph inputs in order): the path `ingot build` and
+ * `ingot run` take. */
+static inline ingot_status kt_run_engine(ir_graph *g, const ir_value *in,
+                                         ir_value *out) {
   const char *names[KT_MAX_IO];
-  for (uint32_t i = 0; i < g->n_inputs; i++)
-    names[i] = g->tensors[g->inputs[i]].name;
   uint32_t n_in = g->n_inputs;
-  cg_plan *p = NULL;
-  ingot_status s = cg_plan_build(g, target, NULL, &p);
-  uint8_t *arena = NULL;
-  if (!s) {
-    size_t sz = ((size_t)p->arena_size + 63) & ~(size_t)63;
-    arena = aligned_alloc(64, sz ? sz : 64);
-    if (!arena)
-      s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "oom");
-    else
-      memset(arena, 0xcd, sz); /* garbage: kernels must not read it */
+  for (uint32_t i = 0; i < n_in; i++) names[i] = g->tensors[g->inputs[i]].name;
+  void *bytes = NULL;
+  size_t size = 0;
+  ingot_engine *e = NULL;
+  ingot_session *ss = NULL;
+  ingot_status s = cg_build_engine(g, NULL, &bytes, &size);
+  if (!s) s = ingot_engine_load_memory(bytes, size, &e);
+  free(bytes);
+  if (!s) s = ingot_session_create(e, NULL, &ss);
+  for (int i = 0; !s && i < ingot_engine_input_count(e); i++) {
+    ingot_tensor_info info;
+    s = ingot_engine_input_info(e, i, &info);
+    for (uint32_t k = 0; !s && k < n_in; k++)
+      if (strcmp(names[k], info.name) == 0)
+        s = ingot_session_set_input(ss, i, (ingot_dtype)in[k].dtype,
+                                    in[k].data, ir_value_nbytes(&in[k]));
   }
-  if (kernels && kcap) kernels[0] = 0;
-  for (uint32_t i = 0; !s && i < p->n_inputs; i++) {
-    const cg_io_tensor *d = &p->tensors[i];
-    const ir_value *v = NULL;
-    for (uint32_t k = 0; k < n_in; k++)
-      if (strcmp(names[k], d->name) == 0) v = &inputs[k];
-    if (!v) {
-      s = ingot_make_status(INGOT_INTERNAL, "no value for input '%s'", d->name);
-      break;
-    }
-    if (d->layout == INGOT_LAYOUT_NHWC)
-      kt_relayout(v, v->data, arena + d->arena_offset, true);
-    else
-      memcpy(arena + d->arena_offset, v->data, (size_t)d->arena_bytes);
-  }
-  for (uint32_t k = 0; !s && k < p->n_steps; k++) {
-    const cg_plan_step *st = &p->steps[k];
-    kt_kernel_fn fn = (kt_kernel_fn)dlsym(RTLD_DEFAULT, st->kernel);
-    if (!fn) {
-      s = ingot_make_status(INGOT_NOT_FOUND, "kernel '%s' is not linked",
-                            st->kernel);
-      break;
-    }
-    if (kernels && strlen(kernels) + strlen(st->kernel) + 2 < kcap) {
-      if (kernels[0]) strcat(kernels, "|");
-      strcat(kernels, st->kernel);
-    }
-    int64_t a = st->tasks / 3, b = st->tasks - st->tasks / 4;
-    fn(p->descs[k], arena, p->weights, 0, a);
-    fn(p->descs[k], arena, p->weights, a, b);
-    fn(p->descs[k], arena, p->weights, b, st->tasks);
-  }
-  for (uint32_t i = 0; !s && i < p->n_outputs; i++) {
-    const cg_io_tensor *d = &p->tensors[p->n_inputs + i];
-    ir_value *o = &outputs[i];
-    memset(o, 0, sizeof *o);
-    o->dtype = (ir_dtype)d->dtype;
-    o->shape.rank = (int)d->rank;
-    for (uint32_t r = 0; r < d->rank; r++) o->shape.dims[r] = d->dims[r];
-    s = ir_value_alloc(o);
+  if (!s) s = ingot_session_run(ss);
+  for (int k = 0; !s && k < ingot_engine_output_count(e); k++) {
+    ingot_tensor_info info;
+    s = ingot_engine_output_info(e, k, &info);
     if (s) break;
-    if (d->layout == INGOT_LAYOUT_NHWC)
-      kt_relayout(o, arena + d->arena_offset, o->data, false);
-    else
-      memcpy(o->data, arena + d->arena_offset, (size_t)d->arena_bytes);
+    out[k].dtype = (ir_dtype)info.dtype;
+    out[k].shape.rank = info.rank;
+    for (int r = 0; r < info.rank; r++) out[k].shape.dims[r] = info.dims[r];
+    s = ir_value_alloc(&out[k]);
+    if (!s)
+      s = ingot_session_get_output(ss, k, info.dtype, out[k].data,
+                                   ir_value_nbytes(&out[k]));
   }
-  free(arena);
-  cg_plan_destroy(p);
+  ingot_session_destroy(ss);
+  ingot_engine_release(e);
+  return s;
+}
+
+/* Parses |g| (mutated), runs the reference on |in| into |want| and the
+ * native plan for the host target into |got| (|kernels|: its steps'
+ * kernels, see native_run_traced) — or, when |engine|, the LLVM-built
+ * engine (kt_run_engine). */
+static inline ingot_status kt_run_host(ir_graph *g, const ir_value *in,
+                                       ir_value *want, ir_value *got,
+                                       bool engine, char *kernels,
+                                       size_t kcap) {
+  cg_target host;
+  ingot_status s = kt_finish(g);
+  if (!s) s = ir_interp_run(g, in, want, NULL);
+  if (!s) s = cg_target_host(&host);
+  if (!s && engine)
+    s = kt_run_engine(g, in, got);
+  else if (!s)
+    s = native_run_traced(g, &host, in, got, kernels, kcap);
   return s;
 }
 
@@ -334,9 +370,8 @@ static inline bool kt_same(const ir_value *got, const ir_value *want,
 }
 
 /* A test case: |build| makes the graph (same graph every call, inputs in
- * |in|).  Runs the reference once and the native plan for every target;
- * |expect_kernel| (optional) must be among the steps' kernels for the
- * target index |expect_on| (or every target when -1). */
+ * |in|).  Runs the reference once and the native plan for every target
+ * (kt_targets), and compares every output with kt_same. */
 typedef ir_graph *(*kt_build_fn)(void *ctx);
 
 static inline void kt_check_case(kt_build_fn build, void *ctx,
@@ -364,13 +399,11 @@ static inline void kt_check_case(kt_build_fn build, void *ctx,
     g = build(ctx);
     if (!g) break;
     memset(got, 0, sizeof got);
-    s = kt_run_native(g, &targets[t], in, got, kernels, sizeof kernels);
+    s = native_run_traced(g, &targets[t], in, got, kernels, sizeof kernels);
     ir_graph_destroy(g);
     snprintf(label, sizeof label, "%s [%s: %s]", what, names[t], kernels);
     if (getenv("KT_VERBOSE")) printf("%s\n", label);
-    if (s) {
-      fprintf(stderr, "%s: %s\n", label, ingot_status_message(s));
-      ingot_status_free(s);
+    if (!kt_ok(s, label)) {
       check_failures++;
       continue;
     }
@@ -379,7 +412,102 @@ static inline void kt_check_case(kt_build_fn build, void *ctx,
       ir_value_free(&got[o]);
     }
   }
-  for (uint32_t o = 0; o < nout; o++) ir_value_free(&want[o]);
+  kt_free_values(want, (int)nout);
+}
+
+/*===--- tg: cases of values every dtype holds exactly ------------------===*/
+/* For test_movement.c, test_reduce.c, test_resize.c and test_quant.c: a
+ * graph, its inputs' values and a random stream of its own. */
+typedef struct tg {
+  ir_graph *g;
+  ir_value vals[KT_MAX_IO]; /* values of the graph inputs, in order */
+  int nin, nout;
+  uint32_t seed;
+} tg;
+
+static inline uint32_t tg_rnd(tg *t) {
+  t->seed = t->seed * 1664525u + 1013904223u;
+  return t->seed >> 8;
+}
+static inline int64_t tg_rnd_in(tg *t, int64_t lo, int64_t hi) { /* [lo, hi] */
+  return lo + (int64_t)(tg_rnd(t) % (uint32_t)(hi - lo + 1));
+}
+
+static inline void tg_init(tg *t, uint32_t seed) {
+  memset(t, 0, sizeof *t);
+  t->seed = seed;
+  t->g = kt_graph_new();
+}
+
+/* A graph input holding |v| (owned by |t| from here on). */
+static inline ir_tensor_id tg_value_input(tg *t, ir_value v) {
+  return kt_value_input(t->g, t->vals, &t->nin, v);
+}
+
+/* A graph input of random multiples of 1/4 in [-15, 15] (integers in
+ * [-60, 60], wrapped for unsigned types). */
+static inline ir_tensor_id tg_input(tg *t, ir_dtype dt, int rank,
+                                    const int64_t *dims) {
+  ir_value v = kt_alloc_value(dt, rank, dims);
+  size_t n = ir_shape_numel(&v.shape);
+  for (size_t i = 0; i < n; i++) {
+    int64_t k = tg_rnd_in(t, -60, 60);
+    if (ir_dtype_traits[dt].is_float)
+      ir_store_f64(dt, v.data, i, (double)k / 4.0);
+    else
+      ir_store_i64(dt, v.data, i, k);
+  }
+  return tg_value_input(t, v);
+}
+
+static inline ir_tensor_id tg_const(tg *t, const ir_value *v) {
+  return kt_const(t->g, NULL, v);
+}
+
+/* 1-D int64 and float32 constants. */
+static inline ir_tensor_id tg_ints(tg *t, const int64_t *v, int n) {
+  ir_value c = {.dtype = IR_I64, .shape = {1, {n}}, .data = (void *)v};
+  return tg_const(t, &c);
+}
+static inline ir_tensor_id tg_floats(tg *t, const float *v, int n) {
+  ir_value c = {.dtype = IR_F32, .shape = {1, {n}}, .data = (void *)v};
+  return tg_const(t, &c);
+}
+
+/* A node with |nout| new outputs, which become graph outputs. */
+static inline ir_node_id tg_node(tg *t, ir_op op, int opset,
+                                 const ir_tensor_id *in, int nin, int nout,
+                                 ir_tensor_id *out) {
+  return kt_node_outputs(t->g, &t->nout, op, opset, in, nin, nout, out);
+}
+
+/* Parses, runs the reference and the native plan (host target) — every
+ * eighth case the LLVM-built engine instead — and compares every output
+ * (kt_same: |got - want| <= tol * max(1, max|want|), integers and tol 0
+ * exact).  Destroys the graph. */
+static inline bool tg_run(tg *t, double tol, const char *what) {
+  ir_graph *g = t->g;
+  uint32_t nout = g->n_outputs;
+  ir_value want[KT_MAX_IO], got[KT_MAX_IO];
+  memset(want, 0, sizeof want);
+  memset(got, 0, sizeof got);
+  char kernels[256] = "engine", shape[96] = "";
+  static int runs; /* this test's tg_run calls so far */
+  bool engine = runs++ % 8 == 7;
+  ingot_status s =
+      kt_run_host(g, t->vals, want, got, engine, kernels, sizeof kernels);
+  if (getenv("K3_VERBOSE")) /* which steps ran, for test maintenance */
+    fprintf(stderr, "%s -> %s: %s\n", what,
+            ir_shape_str(&want[0].shape, shape, sizeof shape), kernels);
+  bool ok = kt_ok(s, what);
+  for (uint32_t i = 0; ok && i < nout; i++)
+    ok = kt_same(&got[i], &want[i], tol, what);
+  kt_free_values(want, KT_MAX_IO);
+  kt_free_values(got, KT_MAX_IO);
+  kt_free_values(t->vals, t->nin);
+  ir_graph_destroy(g);
+  CHECK(ok);
+  return ok;
 }
 
 #endif /* INGOT_TESTS_KT_GRAPH_H */

@@ -14,8 +14,9 @@
 typedef void (*kernel_fn)(const void *desc, uint8_t *arena,
                           const uint8_t *weights, int64_t t0, int64_t t1);
 
-static void relayout(const ir_value *v, uint8_t *dst, bool to_nhwc,
-                     uint8_t *src_nhwc, uint8_t *dst_nchw) {
+/* NCHW <-> NHWC of a 4-D value's bytes. */
+static void relayout(const ir_value *v, const uint8_t *src, uint8_t *dst,
+                     bool to_nhwc) {
   size_t es = ir_dtype_traits[v->dtype].size;
   int64_t N = v->shape.dims[0], C = v->shape.dims[1], H = v->shape.dims[2],
           W = v->shape.dims[3];
@@ -26,14 +27,28 @@ static void relayout(const ir_value *v, uint8_t *dst, bool to_nhwc,
           size_t nchw = (size_t)(((n * C + c) * H + h) * W + w) * es;
           size_t nhwc = (size_t)(((n * H + h) * W + w) * C + c) * es;
           if (to_nhwc)
-            memcpy(dst + nhwc, (const uint8_t *)v->data + nchw, es);
+            memcpy(dst + nhwc, src + nchw, es);
           else
-            memcpy(dst_nchw + nchw, src_nhwc + nhwc, es);
+            memcpy(dst + nchw, src + nhwc, es);
         }
 }
 
 ingot_status native_run(ir_graph *g, const ir_value *inputs,
                         ir_value *outputs) {
+  cg_target host;
+  ingot_status s = cg_target_host(&host);
+  if (!s) s = native_run_target(g, &host, inputs, outputs);
+  return s;
+}
+
+ingot_status native_run_target(ir_graph *g, const cg_target *t,
+                               const ir_value *inputs, ir_value *outputs) {
+  return native_run_traced(g, t, inputs, outputs, NULL, 0);
+}
+
+ingot_status native_run_traced(ir_graph *g, const cg_target *t,
+                               const ir_value *inputs, ir_value *outputs,
+                               char *kernels, size_t kcap) {
   /* Inputs by name: planning may freeze or reorder nothing, but keep it
    * robust to passes that drop unused inputs. */
   uint32_t n_in = g->n_inputs;
@@ -41,16 +56,18 @@ ingot_status native_run(ir_graph *g, const ir_value *inputs,
   if (!names) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "oom");
   for (uint32_t i = 0; i < n_in; i++) names[i] = g->tensors[g->inputs[i]].name;
 
-  cg_target target;
-  ingot_status s = cg_target_host(&target);
   cg_plan *p = NULL;
-  if (!s) s = cg_plan_build(g, &target, NULL, &p);
+  ingot_status s = cg_plan_build(g, t, NULL, &p);
   uint8_t *arena = NULL;
   if (!s) {
-    arena = aligned_alloc(64, (size_t)p->arena_size);
-    if (!arena) s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "oom");
-    else memset(arena, 0, (size_t)p->arena_size);
+    size_t sz = ((size_t)p->arena_size + 63) & ~(size_t)63;
+    arena = aligned_alloc(64, sz ? sz : 64);
+    if (!arena)
+      s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "oom");
+    else
+      memset(arena, 0xcd, sz); /* garbage: kernels must not read it */
   }
+  if (kernels && kcap) kernels[0] = 0;
   for (uint32_t i = 0; !s && i < p->n_inputs; i++) {
     const cg_io_tensor *d = &p->tensors[i];
     const ir_value *v = NULL;
@@ -61,7 +78,7 @@ ingot_status native_run(ir_graph *g, const ir_value *inputs,
       break;
     }
     if (d->layout == INGOT_LAYOUT_NHWC)
-      relayout(v, arena + d->arena_offset, true, NULL, NULL);
+      relayout(v, v->data, arena + d->arena_offset, true);
     else
       memcpy(arena + d->arena_offset, v->data, (size_t)d->arena_bytes);
   }
@@ -75,22 +92,28 @@ ingot_status native_run(ir_graph *g, const ir_value *inputs,
                             k, st->op, st->kernel);
       break;
     }
-    /* Run the tasks in two uneven halves: catches kernels whose tasks are
-     * not independent of the split. */
-    int64_t mid = st->tasks / 3;
-    fn(p->descs[k], arena, p->weights, 0, mid);
-    fn(p->descs[k], arena, p->weights, mid, st->tasks);
+    if (kernels && strlen(kernels) + strlen(st->kernel) + 2 < kcap) {
+      if (kernels[0]) strcat(kernels, "|");
+      strcat(kernels, st->kernel);
+    }
+    /* Three uneven parts: catches kernels whose tasks are not
+     * independent of the split. */
+    int64_t a = st->tasks / 3, b = st->tasks - st->tasks / 4;
+    fn(p->descs[k], arena, p->weights, 0, a);
+    fn(p->descs[k], arena, p->weights, a, b);
+    fn(p->descs[k], arena, p->weights, b, st->tasks);
   }
   for (uint32_t i = 0; !s && i < p->n_outputs; i++) {
     const cg_io_tensor *d = &p->tensors[p->n_inputs + i];
     ir_value *o = &outputs[i];
+    memset(o, 0, sizeof *o);
     o->dtype = (ir_dtype)d->dtype;
     o->shape.rank = (int)d->rank;
     for (uint32_t r = 0; r < d->rank; r++) o->shape.dims[r] = d->dims[r];
     s = ir_value_alloc(o);
     if (s) break;
     if (d->layout == INGOT_LAYOUT_NHWC)
-      relayout(o, NULL, false, arena + d->arena_offset, o->data);
+      relayout(o, arena + d->arena_offset, o->data, false);
     else
       memcpy(o->data, arena + d->arena_offset, (size_t)d->arena_bytes);
   }

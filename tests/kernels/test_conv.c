@@ -65,20 +65,8 @@ static ir_graph *build_conv(void *vctx) {
   ir_tensor_id out = kt_tensor(g, "y", true);
   ir_node_id nid = kt_node(g, cc->op, in, nin, &out, 1);
   int nsp = cc->nsp;
-  kt_attr_ints(g, nid, "kernel_shape", cc->k + 3 - nsp, nsp);
-  kt_attr_ints(g, nid, "strides", cc->s + 3 - nsp, nsp);
-  kt_attr_ints(g, nid, "dilations", cc->d + 3 - nsp, nsp);
+  kt_attr_window(g, nid, nsp, cc->k, cc->s, cc->d, cc->auto_pad, cc->pads);
   kt_attr_int(g, nid, "group", cc->group);
-  if (cc->auto_pad) {
-    kt_attr_string(g, nid, "auto_pad", cc->auto_pad);
-  } else {
-    int64_t pads[6];
-    for (int i = 0; i < nsp; i++) {
-      pads[i] = cc->pads[3 - nsp + i];
-      pads[nsp + i] = cc->pads[3 + 3 - nsp + i];
-    }
-    kt_attr_ints(g, nid, "pads", pads, 2 * nsp);
-  }
   if (cc->has_out_pad)
     kt_attr_ints(g, nid, "output_padding", cc->out_pad + 3 - nsp, nsp);
   if (cc->has_out_shape)
@@ -94,8 +82,10 @@ static ir_value scalar_of(ir_dtype dt, double v) {
   return x;
 }
 
-/* Fills the case's values (random) and runs it. */
-static void run_conv(conv_case *cc, const char *what) {
+/* Runs a copy of |spec| with its values filled in (random); strides,
+ * dilations and kernel dims left at 0 are 1. */
+static void run_conv(const conv_case *spec, const char *what) {
+  conv_case copy = *spec, *cc = &copy;
   int nsp = cc->nsp;
   bool tr = cc->op == IR_OP_CONV_TRANSPOSE;
   bool quant = cc->op == IR_OP_QLINEAR_CONV || cc->op == IR_OP_CONV_INTEGER;
@@ -154,20 +144,18 @@ static void run_conv(conv_case *cc, const char *what) {
 static void conv2d(int64_t c, int64_t m, int64_t h, int64_t w, int64_t k,
                    int64_t s, int64_t p, int64_t group, bool bias,
                    const char *what) {
-  conv_case cc = {.op = IR_OP_CONV,
-                  .nsp = 2,
-                  .n = 1,
-                  .c = c,
-                  .m = m,
-                  .group = group,
-                  .in = {1, h, w},
-                  .k = {1, k, k},
-                  .s = {1, s, s},
-                  .d = {1, 1, 1},
-                  .pads = {0, p, p, 0, p, p},
-                  .bias = bias};
+  conv_case cc = {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = c, .m = m,
+                  .group = group, .in = {1, h, w}, .k = {1, k, k},
+                  .s = {1, s, s}, .d = {1, 1, 1},
+                  .pads = {0, p, p, 0, p, p}, .bias = bias};
   run_conv(&cc, what);
 }
+
+/* A row of a case table. */
+typedef struct named_case {
+  const char *what;
+  conv_case cc;
+} named_case;
 
 static void fixed_cases(void) {
   /* The sample CNN's convolutions. */
@@ -196,175 +184,102 @@ static void fixed_cases(void) {
   conv2d(130, 20, 6, 7, 5, 2, 2, 1, true, "chunked 5x5/2 130->20");
   conv2d(96, 96, 5, 5, 3, 1, 1, 2, false, "chunked grouped 96");
   conv2d(2, 3, 3, 3, 3, 1, 2, 1, true, "pad larger than half kernel");
-  {
-    conv_case cc = {.op = IR_OP_CONV,
-                    .nsp = 2,
-                    .n = 2,
-                    .c = 6,
-                    .m = 10,
-                    .group = 2,
-                    .in = {1, 10, 12},
-                    .k = {1, 3, 2},
-                    .s = {1, 2, 3},
-                    .d = {1, 2, 1},
-                    .pads = {0, 1, 0, 0, 2, 1},
-                    .bias = true};
-    run_conv(&cc, "batch 2 dilated asymmetric grouped");
-  }
-  {
-    conv_case cc = {.op = IR_OP_CONV,
-                    .nsp = 2,
-                    .n = 1,
-                    .c = 4,
-                    .m = 5,
-                    .group = 1,
-                    .in = {1, 7, 7},
-                    .k = {1, 3, 3},
-                    .s = {1, 2, 2},
-                    .auto_pad = "SAME_LOWER",
-                    .bias = true};
-    run_conv(&cc, "SAME_LOWER /2");
-    cc.auto_pad = "SAME_UPPER";
-    run_conv(&cc, "SAME_UPPER /2");
-    cc.auto_pad = "VALID";
-    run_conv(&cc, "VALID /2");
-  }
-  {
-    conv_case cc = {.op = IR_OP_CONV,
-                    .nsp = 2,
-                    .n = 1,
-                    .c = 3,
-                    .m = 4,
-                    .group = 1,
-                    .in = {1, 5, 6},
-                    .k = {1, 3, 3},
-                    .s = {1, 1, 1},
-                    .pads = {0, 1, 1, 0, 1, 1},
-                    .bias = true,
-                    .w_input = true,
-                    .b_input = true};
-    run_conv(&cc, "weights and bias as inputs");
-    cc.k[1] = cc.k[2] = 1;
-    cc.pads[1] = cc.pads[2] = cc.pads[4] = cc.pads[5] = 0;
-    run_conv(&cc, "1x1 weights as inputs");
-    cc.c = cc.m = cc.group = 4;
-    cc.k[1] = cc.k[2] = 3;
-    run_conv(&cc, "depthwise weights as inputs");
-  }
-  /* 1-D and 3-D stay channel-first. */
-  {
-    conv_case cc = {.op = IR_OP_CONV,
-                    .nsp = 1,
-                    .n = 2,
-                    .c = 4,
-                    .m = 6,
-                    .group = 2,
-                    .in = {1, 1, 19},
-                    .k = {1, 1, 3},
-                    .s = {1, 1, 2},
-                    .d = {1, 1, 2},
-                    .pads = {0, 0, 1, 0, 0, 2},
-                    .bias = true};
-    run_conv(&cc, "conv1d");
-    cc.k[2] = 1;
-    cc.s[2] = cc.d[2] = 1;
-    cc.group = 1;
-    cc.pads[2] = cc.pads[5] = 0;
-    run_conv(&cc, "conv1d 1x1");
-  }
-  {
-    conv_case cc = {.op = IR_OP_CONV,
-                    .nsp = 3,
-                    .n = 1,
-                    .c = 4,
-                    .m = 17,
-                    .group = 1,
-                    .in = {5, 6, 7},
-                    .k = {2, 3, 3},
-                    .s = {1, 2, 1},
-                    .d = {2, 1, 1},
-                    .pads = {1, 1, 1, 0, 1, 1},
-                    .bias = true};
-    run_conv(&cc, "conv3d");
-    cc.k[0] = cc.k[1] = cc.k[2] = 1;
-    cc.s[1] = 1;
-    cc.d[0] = 1;
-    memset(cc.pads, 0, sizeof cc.pads);
-    run_conv(&cc, "conv3d 1x1");
-  }
+  /* Batches, dilations, asymmetric and automatic padding, weights and bias
+   * as graph inputs; 1-D and 3-D stay channel-first. */
+  static const named_case cases[] = {
+      {"batch 2 dilated asymmetric grouped",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 2, .c = 6, .m = 10, .group = 2,
+        .in = {1, 10, 12}, .k = {1, 3, 2}, .s = {1, 2, 3}, .d = {1, 2, 1},
+        .pads = {0, 1, 0, 0, 2, 1}, .bias = true}},
+      {"SAME_LOWER /2",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = 4, .m = 5, .group = 1,
+        .in = {1, 7, 7}, .k = {1, 3, 3}, .s = {1, 2, 2},
+        .auto_pad = "SAME_LOWER", .bias = true}},
+      {"SAME_UPPER /2",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = 4, .m = 5, .group = 1,
+        .in = {1, 7, 7}, .k = {1, 3, 3}, .s = {1, 2, 2},
+        .auto_pad = "SAME_UPPER", .bias = true}},
+      {"VALID /2",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = 4, .m = 5, .group = 1,
+        .in = {1, 7, 7}, .k = {1, 3, 3}, .s = {1, 2, 2},
+        .auto_pad = "VALID", .bias = true}},
+      {"weights and bias as inputs",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = 3, .m = 4, .group = 1,
+        .in = {1, 5, 6}, .k = {1, 3, 3}, .pads = {0, 1, 1, 0, 1, 1},
+        .bias = true, .w_input = true, .b_input = true}},
+      {"1x1 weights as inputs",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = 3, .m = 4, .group = 1,
+        .in = {1, 5, 6}, .k = {1, 1, 1}, .bias = true, .w_input = true,
+        .b_input = true}},
+      {"depthwise weights as inputs",
+       {.op = IR_OP_CONV, .nsp = 2, .n = 1, .c = 4, .m = 4, .group = 4,
+        .in = {1, 5, 6}, .k = {1, 3, 3}, .bias = true, .w_input = true,
+        .b_input = true}},
+      {"conv1d",
+       {.op = IR_OP_CONV, .nsp = 1, .n = 2, .c = 4, .m = 6, .group = 2,
+        .in = {1, 1, 19}, .k = {1, 1, 3}, .s = {1, 1, 2}, .d = {1, 1, 2},
+        .pads = {0, 0, 1, 0, 0, 2}, .bias = true}},
+      {"conv1d 1x1",
+       {.op = IR_OP_CONV, .nsp = 1, .n = 2, .c = 4, .m = 6, .group = 1,
+        .in = {1, 1, 19}, .k = {1, 1, 1}, .bias = true}},
+      {"conv3d",
+       {.op = IR_OP_CONV, .nsp = 3, .n = 1, .c = 4, .m = 17, .group = 1,
+        .in = {5, 6, 7}, .k = {2, 3, 3}, .s = {1, 2, 1}, .d = {2, 1, 1},
+        .pads = {1, 1, 1, 0, 1, 1}, .bias = true}},
+      {"conv3d 1x1",
+       {.op = IR_OP_CONV, .nsp = 3, .n = 1, .c = 4, .m = 17, .group = 1,
+        .in = {5, 6, 7}, .k = {1, 1, 1}, .bias = true}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    run_conv(&cases[i].cc, cases[i].what);
 }
 
+/* ConvTranspose cases share 3 -> 5 channels in batch 1 (CT_CHANNELS) and
+ * a 3x3 kernel on a 4x5 input (CT_2D) unless they vary them. */
+#define CT_CHANNELS                                                          \
+  .op = IR_OP_CONV_TRANSPOSE, .n = 1, .c = 3, .m = 5, .group = 1
+#define CT_2D .nsp = 2, .in = {1, 4, 5}, .k = {1, 3, 3}
+
 static void transpose_cases(void) {
-  conv_case base = {.op = IR_OP_CONV_TRANSPOSE,
-                    .nsp = 2,
-                    .n = 1,
-                    .c = 3,
-                    .m = 5,
-                    .group = 1,
-                    .in = {1, 4, 5},
-                    .k = {1, 3, 3},
-                    .s = {1, 1, 1},
-                    .d = {1, 1, 1},
-                    .bias = true};
-  conv_case cc = base;
-  run_conv(&cc, "convtranspose");
-  cc = base;
-  cc.s[1] = 3;
-  cc.s[2] = 2;
-  cc.has_out_pad = true;
-  cc.out_pad[1] = cc.out_pad[2] = 1;
-  run_conv(&cc, "convtranspose strides output_padding");
-  cc = base;
-  cc.s[1] = 3;
-  cc.s[2] = 2;
-  cc.pads[1] = 1;
-  cc.pads[2] = 2;
-  cc.pads[4] = 1;
-  cc.pads[5] = 2;
-  run_conv(&cc, "convtranspose pads");
-  cc = base;
-  cc.s[1] = 3;
-  cc.s[2] = 2;
-  cc.has_out_shape = true;
-  cc.out_shape[1] = 10;
-  cc.out_shape[2] = 8;
-  run_conv(&cc, "convtranspose output_shape");
-  cc = base;
-  cc.s[1] = cc.s[2] = 2;
-  cc.auto_pad = "SAME_UPPER";
-  run_conv(&cc, "convtranspose SAME_UPPER");
-  cc.auto_pad = "SAME_LOWER";
-  run_conv(&cc, "convtranspose SAME_LOWER");
-  cc = base;
-  cc.d[1] = cc.d[2] = 2;
-  run_conv(&cc, "convtranspose dilations");
-  cc = base;
-  cc.c = 4;
-  cc.m = 6;
-  cc.group = 2;
-  cc.n = 2;
-  run_conv(&cc, "convtranspose groups batch 2");
-  cc = base;
-  cc.c = 150;
-  cc.m = 20;
-  run_conv(&cc, "convtranspose chunked 150->20");
-  cc = base;
-  cc.w_input = true;
-  cc.bias = false;
-  run_conv(&cc, "convtranspose weights as input");
-  cc = base;
-  cc.nsp = 1;
-  cc.in[1] = 1;
-  cc.k[1] = 1;
-  cc.s[2] = 2;
-  run_conv(&cc, "convtranspose 1d");
-  cc = base;
-  cc.nsp = 3;
-  cc.in[0] = 3;
-  cc.k[0] = 2;
-  cc.s[0] = 2;
-  run_conv(&cc, "convtranspose 3d");
+  static const named_case cases[] = {
+      {"convtranspose", {CT_CHANNELS, CT_2D, .bias = true}},
+      {"convtranspose strides output_padding",
+       {CT_CHANNELS, CT_2D, .s = {1, 3, 2}, .bias = true,
+        .has_out_pad = true, .out_pad = {0, 1, 1}}},
+      {"convtranspose pads",
+       {CT_CHANNELS, CT_2D, .s = {1, 3, 2}, .bias = true,
+        .pads = {0, 1, 2, 0, 1, 2}}},
+      {"convtranspose output_shape",
+       {CT_CHANNELS, CT_2D, .s = {1, 3, 2}, .bias = true,
+        .has_out_shape = true, .out_shape = {0, 10, 8}}},
+      {"convtranspose SAME_UPPER",
+       {CT_CHANNELS, CT_2D, .s = {1, 2, 2}, .bias = true,
+        .auto_pad = "SAME_UPPER"}},
+      {"convtranspose SAME_LOWER",
+       {CT_CHANNELS, CT_2D, .s = {1, 2, 2}, .bias = true,
+        .auto_pad = "SAME_LOWER"}},
+      {"convtranspose dilations",
+       {CT_CHANNELS, CT_2D, .d = {1, 2, 2}, .bias = true}},
+      {"convtranspose groups batch 2",
+       {.op = IR_OP_CONV_TRANSPOSE, .n = 2, .c = 4, .m = 6, .group = 2, CT_2D,
+        .bias = true}},
+      {"convtranspose chunked 150->20",
+       {.op = IR_OP_CONV_TRANSPOSE, .n = 1, .c = 150, .m = 20, .group = 1,
+        CT_2D, .bias = true}},
+      {"convtranspose weights as input",
+       {CT_CHANNELS, CT_2D, .w_input = true}},
+      {"convtranspose 1d",
+       {CT_CHANNELS, .nsp = 1, .in = {1, 1, 5}, .k = {1, 1, 3},
+        .s = {1, 1, 2}, .bias = true}},
+      {"convtranspose 3d",
+       {CT_CHANNELS, .nsp = 3, .in = {3, 4, 5}, .k = {2, 3, 3},
+        .s = {2, 1, 1}, .bias = true}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    run_conv(&cases[i].cc, cases[i].what);
 }
+#undef CT_CHANNELS
+#undef CT_2D
 
 static void quant_cases(void) {
   static const ir_dtype types[2] = {IR_U8, IR_I8};
@@ -372,20 +287,11 @@ static void quant_cases(void) {
     for (int wt = 0; wt < 2; wt++)
       for (int pc = 0; pc < 2; pc++) {
         char what[128];
-        conv_case cc = {.op = IR_OP_CONV_INTEGER,
-                        .nsp = 2,
-                        .n = 1,
-                        .c = 3,
-                        .m = 4,
-                        .group = 1,
-                        .in = {1, 5, 6},
-                        .k = {1, 3, 2},
-                        .s = {1, 1, 2},
-                        .d = {1, 1, 1},
-                        .pads = {0, 1, 0, 0, 1, 1},
-                        .xt = types[xt],
-                        .wt = types[wt],
-                        .per_channel = pc};
+        conv_case cc = {.op = IR_OP_CONV_INTEGER, .nsp = 2, .n = 1, .c = 3,
+                        .m = 4, .group = 1, .in = {1, 5, 6}, .k = {1, 3, 2},
+                        .s = {1, 1, 2}, .d = {1, 1, 1},
+                        .pads = {0, 1, 0, 0, 1, 1}, .xt = types[xt],
+                        .wt = types[wt], .per_channel = pc};
         snprintf(what, sizeof what, "ConvInteger %s x %s%s",
                  ir_dtype_name(types[xt]), ir_dtype_name(types[wt]),
                  pc ? " per-channel zp" : "");
@@ -402,27 +308,20 @@ static void quant_cases(void) {
           run_conv(&q, what);
         }
       }
-  conv_case g = {.op = IR_OP_QLINEAR_CONV,
-                 .nsp = 2,
-                 .n = 2,
-                 .c = 6,
-                 .m = 40,
-                 .group = 2,
-                 .in = {1, 7, 7},
-                 .k = {1, 3, 3},
-                 .s = {1, 2, 1},
-                 .d = {1, 1, 2},
-                 .pads = {0, 2, 1, 0, 1, 2},
-                 .xt = IR_U8,
-                 .wt = IR_I8,
-                 .yt = IR_U8,
-                 .per_channel = true,
-                 .bias = true};
-  run_conv(&g, "QLinearConv grouped dilated batch 2");
-  g.nsp = 1;
-  g.in[1] = 1;
-  g.k[1] = 1;
-  run_conv(&g, "QLinearConv 1d");
+  static const named_case grouped[] = {
+      {"QLinearConv grouped dilated batch 2",
+       {.op = IR_OP_QLINEAR_CONV, .nsp = 2, .n = 2, .c = 6, .m = 40,
+        .group = 2, .in = {1, 7, 7}, .k = {1, 3, 3}, .s = {1, 2, 1},
+        .d = {1, 1, 2}, .pads = {0, 2, 1, 0, 1, 2}, .xt = IR_U8,
+        .wt = IR_I8, .yt = IR_U8, .per_channel = true, .bias = true}},
+      {"QLinearConv 1d",
+       {.op = IR_OP_QLINEAR_CONV, .nsp = 1, .n = 2, .c = 6, .m = 40,
+        .group = 2, .in = {1, 1, 7}, .k = {1, 1, 3}, .s = {1, 2, 1},
+        .d = {1, 1, 2}, .pads = {0, 2, 1, 0, 1, 2}, .xt = IR_U8,
+        .wt = IR_I8, .yt = IR_U8, .per_channel = true, .bias = true}},
+  };
+  for (size_t i = 0; i < sizeof grouped / sizeof grouped[0]; i++)
+    run_conv(&grouped[i].cc, grouped[i].what);
 }
 
 static void random_cases(int count) {

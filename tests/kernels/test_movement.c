@@ -12,166 +12,12 @@
  * and the reshape family.  Data movement is exact: results must equal
  * the reference byte for byte.
  */
-#include "build.h"
 #include "kt_graph.h"
 #include "params.h"
 
-/*===------------------------------------------------------------------===*/
-/* Graph building on kt_graph.h, with values every dtype holds exactly     */
-/*===------------------------------------------------------------------===*/
-
-typedef struct tg {
-  ir_graph *g;
-  ir_value vals[KT_MAX_IO]; /* values of the graph inputs, in order */
-  int nin, nout;
-  uint32_t seed;
-} tg;
-
-static uint32_t rnd(tg *t) {
-  t->seed = t->seed * 1664525u + 1013904223u;
-  return t->seed >> 8;
-}
-static int64_t rnd_in(tg *t, int64_t lo, int64_t hi) { /* [lo, hi] */
-  return lo + (int64_t)(rnd(t) % (uint32_t)(hi - lo + 1));
-}
-
-static void tg_init(tg *t, uint32_t seed) {
-  memset(t, 0, sizeof *t);
-  t->seed = seed;
-  t->g = kt_graph_new();
-}
-
-/* A graph input of random multiples of 1/4 in [-15, 15] (integers in
- * [-60, 60], wrapped for unsigned types). */
-static ir_tensor_id tg_input(tg *t, ir_dtype dt, int rank,
-                             const int64_t *dims) {
-  ir_value *v = &t->vals[t->nin];
-  memset(v, 0, sizeof *v);
-  v->dtype = dt;
-  v->shape.rank = rank;
-  for (int d = 0; d < rank; d++) v->shape.dims[d] = dims[d];
-  CHECK_OK(ir_value_alloc(v));
-  size_t n = ir_shape_numel(&v->shape);
-  for (size_t i = 0; i < n; i++) {
-    int64_t k = rnd_in(t, -60, 60);
-    if (ir_dtype_traits[dt].is_float)
-      ir_store_f64(dt, v->data, i, (double)k / 4.0);
-    else
-      ir_store_i64(dt, v->data, i, k);
-  }
-  char name[16];
-  snprintf(name, sizeof name, "in%d", t->nin++);
-  return kt_input(t->g, name, v);
-}
-
-static ir_tensor_id tg_const(tg *t, const ir_value *v) {
-  return kt_const(t->g, NULL, v);
-}
-
-static ir_tensor_id tg_ints(tg *t, const int64_t *v, int n) {
-  ir_value c = {.dtype = IR_I64, .shape = {1, {n}}, .data = (void *)v};
-  return tg_const(t, &c);
-}
-
-/* A node with |nout| new outputs, which become graph outputs. */
-static ir_node_id tg_node(tg *t, ir_op op, int opset, const ir_tensor_id *in,
-                          int nin, int nout, ir_tensor_id *out) {
-  for (int i = 0; i < nout; i++) {
-    char name[16];
-    snprintf(name, sizeof name, "out%d", t->nout++);
-    out[i] = kt_tensor(t->g, name, true);
-  }
-  ir_node_id nid = kt_node(t->g, op, in, nin, out, nout);
-  t->g->nodes[nid].opset = opset;
-  return nid;
-}
-
-/* Builds an engine for |g| (mutated) with LLVM, loads it with the runtime
- * and runs it on |in| (graph inputs in order): the path `ingot build` and
- * `ingot run` take. */
-static ingot_status run_engine(ir_graph *g, const ir_value *in,
-                               ir_value *out) {
-  const char *names[KT_MAX_IO];
-  uint32_t n_in = g->n_inputs;
-  for (uint32_t i = 0; i < n_in; i++) names[i] = g->tensors[g->inputs[i]].name;
-  void *bytes = NULL;
-  size_t size = 0;
-  ingot_engine *e = NULL;
-  ingot_session *ss = NULL;
-  ingot_status s = cg_build_engine(g, NULL, &bytes, &size);
-  if (!s) s = ingot_engine_load_memory(bytes, size, &e);
-  free(bytes);
-  if (!s) s = ingot_session_create(e, NULL, &ss);
-  for (int i = 0; !s && i < ingot_engine_input_count(e); i++) {
-    ingot_tensor_info info;
-    s = ingot_engine_input_info(e, i, &info);
-    for (uint32_t k = 0; !s && k < n_in; k++)
-      if (strcmp(names[k], info.name) == 0)
-        s = ingot_session_set_input(ss, i, (ingot_dtype)in[k].dtype,
-                                    in[k].data, ir_value_nbytes(&in[k]));
-  }
-  if (!s) s = ingot_session_run(ss);
-  for (int k = 0; !s && k < ingot_engine_output_count(e); k++) {
-    ingot_tensor_info info;
-    s = ingot_engine_output_info(e, k, &info);
-    if (s) break;
-    out[k].dtype = (ir_dtype)info.dtype;
-    out[k].shape.rank = info.rank;
-    for (int r = 0; r < info.rank; r++) out[k].shape.dims[r] = info.dims[r];
-    s = ir_value_alloc(&out[k]);
-    if (!s)
-      s = ingot_session_get_output(ss, k, info.dtype, out[k].data,
-                                   ir_value_nbytes(&out[k]));
-  }
-  ingot_session_destroy(ss);
-  ingot_engine_release(e);
-  return s;
-}
-
-/* Parses, runs the reference and the native plan (host target) — every
- * eighth case the LLVM-built engine instead — and compares every output
- * (kt_same: |got - want| <= tol * max(1, max|want|), integers and tol 0
- * exact).  Destroys the graph. */
-static bool tg_run(tg *t, double tol, const char *what) {
-  ir_graph *g = t->g;
-  uint32_t nout = g->n_outputs;
-  ir_value want[KT_MAX_IO], got[KT_MAX_IO];
-  memset(want, 0, sizeof want);
-  memset(got, 0, sizeof got);
-  cg_target host;
-  ingot_status s = kt_finish(g);
-  if (!s) s = ir_interp_run(g, t->vals, want, NULL);
-  if (!s) s = cg_target_host(&host);
-  char kernels[256] = "engine", shape[96] = "";
-  static int cases;
-  bool engine = cases++ % 8 == 7;
-  if (!s && engine)
-    s = run_engine(g, t->vals, got);
-  else if (!s)
-    s = kt_run_native(g, &host, t->vals, got, kernels, sizeof kernels);
-  if (getenv("K3_VERBOSE")) /* which steps ran, for test maintenance */
-    fprintf(stderr, "%s -> %s: %s\n", what,
-            ir_shape_str(&want[0].shape, shape, sizeof shape), kernels);
-  bool ok = s == NULL;
-  if (s) {
-    fprintf(stderr, "%s: %s\n", what, ingot_status_message(s));
-    ingot_status_free(s);
-  }
-  for (uint32_t i = 0; ok && i < nout; i++)
-    ok = kt_same(&got[i], &want[i], tol, what);
-  for (uint32_t i = 0; i < KT_MAX_IO; i++) {
-    ir_value_free(&want[i]);
-    ir_value_free(&got[i]);
-  }
-  for (int i = 0; i < t->nin; i++) ir_value_free(&t->vals[i]);
-  ir_graph_destroy(g);
-  CHECK(ok);
-  return ok;
-}
-
 static void rand_shape(tg *t, int rank, int64_t lo, int64_t hi,
                        int64_t *dims) {
-  for (int d = 0; d < rank; d++) dims[d] = rnd_in(t, lo, hi);
+  for (int d = 0; d < rank; d++) dims[d] = tg_rnd_in(t, lo, hi);
 }
 
 /*===------------------------------------------------------------------===*/
@@ -186,12 +32,12 @@ static void test_transpose(void) {
   for (int it = 0; it < 60; it++) {
     tg t;
     tg_init(&t, 100u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 5);
+    int rank = (int)tg_rnd_in(&t, 1, 5);
     int64_t dims[8], perm[8];
     rand_shape(&t, rank, 1, it < 50 ? 7 : 40, dims);
     for (int d = 0; d < rank; d++) perm[d] = d;
     for (int d = rank - 1; d > 0; d--) {
-      int j = (int)rnd_in(&t, 0, d);
+      int j = (int)tg_rnd_in(&t, 0, d);
       int64_t x = perm[d];
       perm[d] = perm[j];
       perm[j] = x;
@@ -207,14 +53,14 @@ static void test_concat_split(void) {
   for (int it = 0; it < 40; it++) {
     tg t;
     tg_init(&t, 200u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4), axis = (int)rnd_in(&t, 0, rank - 1);
-    int k = (int)rnd_in(&t, 1, 4);
+    int rank = (int)tg_rnd_in(&t, 1, 4), axis = (int)tg_rnd_in(&t, 0, rank - 1);
+    int k = (int)tg_rnd_in(&t, 1, 4);
     int64_t dims[8];
     rand_shape(&t, rank, 1, 6, dims);
     ir_dtype dt = kTypes[it % NTYPES];
     ir_tensor_id in[4], y;
     for (int i = 0; i < k; i++) {
-      dims[axis] = rnd_in(&t, it % 5 == 0 ? 0 : 1, 5);
+      dims[axis] = tg_rnd_in(&t, it % 5 == 0 ? 0 : 1, 5);
       in[i] = tg_input(&t, dt, rank, dims);
     }
     ir_node_id n = tg_node(&t, IR_OP_CONCAT, 13, in, k, 1, &y);
@@ -224,13 +70,13 @@ static void test_concat_split(void) {
   for (int it = 0; it < 40; it++) {
     tg t;
     tg_init(&t, 300u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4), axis = (int)rnd_in(&t, 0, rank - 1);
-    int k = (int)rnd_in(&t, 1, 4);
+    int rank = (int)tg_rnd_in(&t, 1, 4), axis = (int)tg_rnd_in(&t, 0, rank - 1);
+    int k = (int)tg_rnd_in(&t, 1, 4);
     int64_t dims[8], sizes[4], total = 0;
     rand_shape(&t, rank, 1, 6, dims);
-    for (int i = 0; i < k; i++) total += sizes[i] = rnd_in(&t, 0, 4);
+    for (int i = 0; i < k; i++) total += sizes[i] = tg_rnd_in(&t, 0, 4);
     bool equal = it % 3 == 0;
-    dims[axis] = equal ? k * rnd_in(&t, 1, 3) : total;
+    dims[axis] = equal ? k * tg_rnd_in(&t, 1, 3) : total;
     ir_tensor_id in[2], y[4];
     in[0] = tg_input(&t, kTypes[it % NTYPES], rank, dims);
     if (!equal) in[1] = tg_ints(&t, sizes, k);
@@ -244,14 +90,14 @@ static void test_slice(void) {
   for (int it = 0; it < 80; it++) {
     tg t;
     tg_init(&t, 400u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 5);
+    int rank = (int)tg_rnd_in(&t, 1, 5);
     int64_t dims[8], starts[8], ends[8], axes[8], steps[8];
     rand_shape(&t, rank, 1, 9, dims);
-    int k = (int)rnd_in(&t, 1, rank);
+    int k = (int)tg_rnd_in(&t, 1, rank);
     int order[8];
     for (int d = 0; d < rank; d++) order[d] = d;
     for (int d = rank - 1; d > 0; d--) {
-      int j = (int)rnd_in(&t, 0, d), x = order[d];
+      int j = (int)tg_rnd_in(&t, 0, d), x = order[d];
       order[d] = order[j];
       order[j] = x;
     }
@@ -259,19 +105,20 @@ static void test_slice(void) {
     for (int i = 0; i < k; i++) {
       int a = all_inputs ? order[i] : i;
       int64_t dim = dims[a];
-      axes[i] = rnd(&t) % 2 ? a : a - rank;
-      starts[i] = rnd_in(&t, -dim - 2, dim + 2);
-      ends[i] = rnd_in(&t, -dim - 2, dim + 2);
-      steps[i] = all_inputs ? rnd_in(&t, 1, 3) * (rnd(&t) % 2 ? 1 : -1) : 1;
-      if (rnd(&t) % 4 != 0) { /* mostly non-empty slices */
-        int64_t b = rnd_in(&t, 0, dim - 1), e;
+      axes[i] = tg_rnd(&t) % 2 ? a : a - rank;
+      starts[i] = tg_rnd_in(&t, -dim - 2, dim + 2);
+      ends[i] = tg_rnd_in(&t, -dim - 2, dim + 2);
+      steps[i] =
+          all_inputs ? tg_rnd_in(&t, 1, 3) * (tg_rnd(&t) % 2 ? 1 : -1) : 1;
+      if (tg_rnd(&t) % 4 != 0) { /* mostly non-empty slices */
+        int64_t b = tg_rnd_in(&t, 0, dim - 1), e;
         if (steps[i] > 0)
-          e = rnd_in(&t, b + 1, dim + 2);
+          e = tg_rnd_in(&t, b + 1, dim + 2);
         else
-          e = b == 0 ? -dim - 1 : rnd_in(&t, -1, b - 1);
+          e = b == 0 ? -dim - 1 : tg_rnd_in(&t, -1, b - 1);
         if (e == -1) e = -dim - 1; /* before element 0 */
-        starts[i] = rnd(&t) % 2 ? b : b - dim;
-        ends[i] = e >= 0 && e < dim && rnd(&t) % 2 ? e - dim : e;
+        starts[i] = tg_rnd(&t) % 2 ? b : b - dim;
+        ends[i] = e >= 0 && e < dim && tg_rnd(&t) % 2 ? e - dim : e;
       }
       if (it % 9 == 0) ends[i] = steps[i] > 0 ? INT64_MAX : INT64_MIN;
     }
@@ -290,8 +137,8 @@ static void test_gather(void) {
   for (int it = 0; it < 40; it++) {
     tg t;
     tg_init(&t, 500u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4), axis = (int)rnd_in(&t, 0, rank - 1);
-    int irank = (int)rnd_in(&t, 0, 2);
+    int rank = (int)tg_rnd_in(&t, 1, 4), axis = (int)tg_rnd_in(&t, 0, rank - 1);
+    int irank = (int)tg_rnd_in(&t, 0, 2);
     int64_t dims[8], idims[8];
     rand_shape(&t, rank, 1, 6, dims);
     rand_shape(&t, irank, 1, 4, idims);
@@ -303,7 +150,7 @@ static void test_gather(void) {
     size_t n = ir_shape_numel(&iv->shape);
     for (size_t i = 0; i < n; i++) /* valid indices, negatives included */
       ir_store_i64(it_dt, iv->data, i,
-                   rnd_in(&t, -dims[axis], dims[axis] - 1));
+                   tg_rnd_in(&t, -dims[axis], dims[axis] - 1));
     ir_node_id nd = tg_node(&t, IR_OP_GATHER, 13, in, 2, 1, &y);
     kt_attr_int(t.g, nd, "axis", axis);
     tg_run(&t, 0, "Gather");
@@ -328,7 +175,7 @@ static void test_gather_clamp(void) {
   ir_value got = {0};
   CHECK_OK(kt_finish(g));
   CHECK_OK(cg_target_host(&host));
-  CHECK_OK(kt_run_native(g, &host, t.vals, &got, NULL, 0));
+  CHECK_OK(native_run_target(g, &host, t.vals, &got));
   const float *x = t.vals[0].data, *o = got.data;
   for (int i = 0; o && i < 6; i++)
     for (int j = 0; j < 3; j++) CHECK(o[i * 3 + j] == x[want[i] * 3 + j]);
@@ -341,10 +188,10 @@ static void test_tile_expand(void) {
   for (int it = 0; it < 30; it++) {
     tg t;
     tg_init(&t, 600u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4);
+    int rank = (int)tg_rnd_in(&t, 1, 4);
     int64_t dims[8], rep[8];
     rand_shape(&t, rank, 1, 5, dims);
-    for (int d = 0; d < rank; d++) rep[d] = rnd_in(&t, it % 6 ? 1 : 0, 3);
+    for (int d = 0; d < rank; d++) rep[d] = tg_rnd_in(&t, it % 6 ? 1 : 0, 3);
     ir_tensor_id in[2], y;
     in[0] = tg_input(&t, kTypes[it % NTYPES], rank, dims);
     in[1] = tg_ints(&t, rep, rank);
@@ -354,15 +201,16 @@ static void test_tile_expand(void) {
   for (int it = 0; it < 30; it++) {
     tg t;
     tg_init(&t, 700u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4), orank = rank + (int)rnd_in(&t, 0, 2);
+    int rank = (int)tg_rnd_in(&t, 1, 4);
+    int orank = rank + (int)tg_rnd_in(&t, 0, 2);
     int64_t dims[8], shape[8];
     rand_shape(&t, orank, 1, 5, shape);
     for (int d = 0; d < rank; d++) {
       int64_t o = shape[orank - rank + d];
-      dims[d] = rnd(&t) % 2 ? 1 : o;
+      dims[d] = tg_rnd(&t) % 2 ? 1 : o;
     }
     for (int d = 0; d < orank; d++) /* the shape may hold 1 where x has n */
-      if (d >= orank - rank && rnd(&t) % 4 == 0) shape[d] = 1;
+      if (d >= orank - rank && tg_rnd(&t) % 4 == 0) shape[d] = 1;
     ir_tensor_id in[2], y;
     in[0] = tg_input(&t, kTypes[it % NTYPES], rank, dims);
     in[1] = tg_ints(&t, shape, orank);
@@ -376,14 +224,14 @@ static void test_pad(void) {
   for (int it = 0; it < 60; it++) {
     tg t;
     tg_init(&t, 800u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4), mode = it % 3;
+    int rank = (int)tg_rnd_in(&t, 1, 4), mode = it % 3;
     int64_t dims[8], pads[16];
     rand_shape(&t, rank, 1, 6, dims);
     for (int d = 0; d < rank; d++) {
       /* reflect needs pads below the dim; crops keep at least one */
       int64_t hi = mode == 1 ? dims[d] - 1 : 4;
-      pads[d] = rnd_in(&t, mode == 0 ? -1 : 0, hi);
-      pads[rank + d] = rnd_in(&t, mode == 0 ? -1 : 0, hi);
+      pads[d] = tg_rnd_in(&t, mode == 0 ? -1 : 0, hi);
+      pads[rank + d] = tg_rnd_in(&t, mode == 0 ? -1 : 0, hi);
       if (dims[d] + pads[d] + pads[rank + d] < 1) pads[d] = pads[rank + d] = 0;
     }
     ir_dtype dt = kTypes[it % NTYPES];

@@ -35,20 +35,8 @@ static ir_graph *build_pool(void *vctx) {
   if (pc->indices) out[1] = kt_tensor(g, "idx", true);
   ir_node_id nid = kt_node(g, pc->op, &x, 1, out, pc->indices ? 2 : 1);
   if (pc->op == IR_OP_MAX_POOL || pc->op == IR_OP_AVERAGE_POOL) {
-    int nsp = pc->nsp;
-    kt_attr_ints(g, nid, "kernel_shape", pc->k + 3 - nsp, nsp);
-    kt_attr_ints(g, nid, "strides", pc->s + 3 - nsp, nsp);
-    if (pc->has_dil) kt_attr_ints(g, nid, "dilations", pc->d + 3 - nsp, nsp);
-    if (pc->auto_pad) {
-      kt_attr_string(g, nid, "auto_pad", pc->auto_pad);
-    } else {
-      int64_t pads[6];
-      for (int i = 0; i < nsp; i++) {
-        pads[i] = pc->pads[3 - nsp + i];
-        pads[nsp + i] = pc->pads[3 + 3 - nsp + i];
-      }
-      kt_attr_ints(g, nid, "pads", pads, 2 * nsp);
-    }
+    kt_attr_window(g, nid, pc->nsp, pc->k, pc->s, pc->has_dil ? pc->d : NULL,
+                   pc->auto_pad, pc->pads);
     if (pc->ceil_mode) kt_attr_int(g, nid, "ceil_mode", 1);
     if (pc->include_pad) kt_attr_int(g, nid, "count_include_pad", 1);
     if (pc->storage_order) kt_attr_int(g, nid, "storage_order", 1);
@@ -57,7 +45,10 @@ static ir_graph *build_pool(void *vctx) {
   return g;
 }
 
-static void run_pool(pool_case *pc, const char *what) {
+/* Runs a copy of |spec| with its input filled in (random); strides,
+ * dilations and kernel dims left at 0 are 1, the dtype float32. */
+static void run_pool(const pool_case *spec, const char *what) {
+  pool_case copy = *spec, *pc = &copy;
   int64_t dims[8] = {pc->n, pc->c};
   int rank = pc->rank ? pc->rank : pc->nsp + 2;
   int nsp = rank - 2;
@@ -86,6 +77,12 @@ static void run_pool(pool_case *pc, const char *what) {
   ir_value_free(&pc->x);
 }
 
+/* A row of a case table. */
+typedef struct named_case {
+  const char *what;
+  pool_case pc;
+} named_case;
+
 static void fixed_cases(void) {
   /* The conformance tests' attribute combinations, 2-D. */
   static const struct {
@@ -110,132 +107,81 @@ static void fixed_cases(void) {
     for (int op = 0; op < 2; op++) {
       char what[128];
       pool_case pc = {
-          .op = op ? IR_OP_AVERAGE_POOL : IR_OP_MAX_POOL,
-          .nsp = 2,
-          .n = 1,
-          .c = 3,
-          .in = {1, 32, 31},
-          .k = {1, attrs[i].k, attrs[i].k},
+          .op = op ? IR_OP_AVERAGE_POOL : IR_OP_MAX_POOL, .nsp = 2, .n = 1,
+          .c = 3, .in = {1, 32, 31}, .k = {1, attrs[i].k, attrs[i].k},
           .s = {1, attrs[i].s, attrs[i].s},
           .pads = {0, attrs[i].p, attrs[i].p, 0, attrs[i].p, attrs[i].p},
-          .ceil_mode = attrs[i].ceil,
-          .include_pad = attrs[i].incl && op,
+          .ceil_mode = attrs[i].ceil, .include_pad = attrs[i].incl && op,
           .auto_pad = attrs[i].ap};
       snprintf(what, sizeof what, "%s %s", op ? "AveragePool" : "MaxPool",
                attrs[i].what);
       run_pool(&pc, what);
     }
-  pool_case cnn = {.op = IR_OP_MAX_POOL,
-                   .nsp = 2,
-                   .n = 1,
-                   .c = 16,
-                   .in = {1, 32, 32},
-                   .k = {1, 2, 2},
-                   .s = {1, 2, 2}};
-  run_pool(&cnn, "cnn MaxPool 2x2/2 16ch");
-  pool_case dil = {.op = IR_OP_MAX_POOL,
-                   .nsp = 2,
-                   .n = 1,
-                   .c = 1,
-                   .in = {1, 4, 4},
-                   .k = {1, 2, 2},
-                   .d = {1, 2, 2},
-                   .has_dil = true};
-  run_pool(&dil, "MaxPool dilations");
-  pool_case big = {.op = IR_OP_MAX_POOL,
-                   .nsp = 2,
-                   .n = 1,
-                   .c = 2,
-                   .in = {1, 600, 800},
-                   .k = {1, 60, 80},
-                   .s = {1, 10, 10},
-                   .d = {1, 10, 10},
-                   .pads = {0, 10, 20, 0, 10, 20},
-                   .has_dil = true};
-  run_pool(&big, "MaxPool stride padding dilation 60x80");
-  pool_case u8 = {.op = IR_OP_MAX_POOL,
-                  .nsp = 2,
-                  .dt = IR_U8,
-                  .n = 1,
-                  .c = 1,
-                  .in = {1, 5, 5},
-                  .k = {1, 5, 5},
-                  .pads = {0, 2, 2, 0, 2, 2}};
-  run_pool(&u8, "MaxPool uint8");
-  u8.dt = IR_I8;
-  u8.c = 70;
-  run_pool(&u8, "MaxPool int8 70ch");
-  pool_case idx = {.op = IR_OP_MAX_POOL,
-                   .nsp = 2,
-                   .n = 2,
-                   .c = 3,
-                   .in = {1, 5, 5},
-                   .k = {1, 5, 5},
-                   .pads = {0, 2, 2, 0, 2, 2},
-                   .indices = true};
-  run_pool(&idx, "MaxPool indices pads");
-  idx.k[1] = idx.k[2] = 2;
-  idx.s[1] = idx.s[2] = 2;
-  memset(idx.pads, 0, sizeof idx.pads);
-  idx.storage_order = true;
-  run_pool(&idx, "MaxPool indices storage_order 1");
-  idx.nsp = 3;
-  idx.in[0] = 4;
-  idx.k[0] = 2;
-  run_pool(&idx, "MaxPool indices 3d storage_order 1");
-  pool_case nan = {.op = IR_OP_MAX_POOL,
-                   .nsp = 2,
-                   .n = 1,
-                   .c = 5,
-                   .in = {1, 9, 9},
-                   .k = {1, 3, 3},
-                   .s = {1, 2, 2},
-                   .special = true};
-  run_pool(&nan, "MaxPool NaN and -inf");
-  nan.op = IR_OP_AVERAGE_POOL;
-  run_pool(&nan, "AveragePool NaN and -inf");
-  for (int op = 0; op < 2; op++) {
-    ir_op o = op ? IR_OP_AVERAGE_POOL : IR_OP_MAX_POOL;
-    pool_case d1 = {.op = o,
-                    .nsp = 1,
-                    .n = 2,
-                    .c = 3,
-                    .in = {1, 1, 32},
-                    .k = {1, 1, 4},
-                    .s = {1, 1, 3},
-                    .pads = {0, 0, 1, 0, 0, 2}};
-    run_pool(&d1, op ? "AveragePool 1d" : "MaxPool 1d");
-    pool_case d3 = {.op = o,
-                    .nsp = 3,
-                    .n = 1,
-                    .c = 4,
-                    .in = {6, 7, 8},
-                    .k = {2, 3, 2},
-                    .s = {2, 1, 2},
-                    .pads = {1, 0, 1, 0, 1, 1},
-                    .include_pad = op == 1};
-    run_pool(&d3, op ? "AveragePool 3d" : "MaxPool 3d");
-  }
+  /* Dilations, uint8/int8, Indices, NaN and -inf, 1-D and 3-D. */
+  static const named_case cases[] = {
+      {"cnn MaxPool 2x2/2 16ch",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .n = 1, .c = 16, .in = {1, 32, 32},
+        .k = {1, 2, 2}, .s = {1, 2, 2}}},
+      {"MaxPool dilations",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .n = 1, .c = 1, .in = {1, 4, 4},
+        .k = {1, 2, 2}, .d = {1, 2, 2}, .has_dil = true}},
+      {"MaxPool stride padding dilation 60x80",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .n = 1, .c = 2, .in = {1, 600, 800},
+        .k = {1, 60, 80}, .s = {1, 10, 10}, .d = {1, 10, 10},
+        .pads = {0, 10, 20, 0, 10, 20}, .has_dil = true}},
+      {"MaxPool uint8",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .dt = IR_U8, .n = 1, .c = 1,
+        .in = {1, 5, 5}, .k = {1, 5, 5}, .pads = {0, 2, 2, 0, 2, 2}}},
+      {"MaxPool int8 70ch",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .dt = IR_I8, .n = 1, .c = 70,
+        .in = {1, 5, 5}, .k = {1, 5, 5}, .pads = {0, 2, 2, 0, 2, 2}}},
+      {"MaxPool indices pads",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .n = 2, .c = 3, .in = {1, 5, 5},
+        .k = {1, 5, 5}, .pads = {0, 2, 2, 0, 2, 2}, .indices = true}},
+      {"MaxPool indices storage_order 1",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .n = 2, .c = 3, .in = {1, 5, 5},
+        .k = {1, 2, 2}, .s = {1, 2, 2}, .indices = true,
+        .storage_order = true}},
+      {"MaxPool indices 3d storage_order 1",
+       {.op = IR_OP_MAX_POOL, .nsp = 3, .n = 2, .c = 3, .in = {4, 5, 5},
+        .k = {2, 2, 2}, .s = {1, 2, 2}, .indices = true,
+        .storage_order = true}},
+      {"MaxPool NaN and -inf",
+       {.op = IR_OP_MAX_POOL, .nsp = 2, .n = 1, .c = 5, .in = {1, 9, 9},
+        .k = {1, 3, 3}, .s = {1, 2, 2}, .special = true}},
+      {"AveragePool NaN and -inf",
+       {.op = IR_OP_AVERAGE_POOL, .nsp = 2, .n = 1, .c = 5, .in = {1, 9, 9},
+        .k = {1, 3, 3}, .s = {1, 2, 2}, .special = true}},
+      {"MaxPool 1d",
+       {.op = IR_OP_MAX_POOL, .nsp = 1, .n = 2, .c = 3, .in = {1, 1, 32},
+        .k = {1, 1, 4}, .s = {1, 1, 3}, .pads = {0, 0, 1, 0, 0, 2}}},
+      {"MaxPool 3d",
+       {.op = IR_OP_MAX_POOL, .nsp = 3, .n = 1, .c = 4, .in = {6, 7, 8},
+        .k = {2, 3, 2}, .s = {2, 1, 2}, .pads = {1, 0, 1, 0, 1, 1}}},
+      {"AveragePool 1d",
+       {.op = IR_OP_AVERAGE_POOL, .nsp = 1, .n = 2, .c = 3, .in = {1, 1, 32},
+        .k = {1, 1, 4}, .s = {1, 1, 3}, .pads = {0, 0, 1, 0, 0, 2}}},
+      {"AveragePool 3d",
+       {.op = IR_OP_AVERAGE_POOL, .nsp = 3, .n = 1, .c = 4, .in = {6, 7, 8},
+        .k = {2, 3, 2}, .s = {2, 1, 2}, .pads = {1, 0, 1, 0, 1, 1},
+        .include_pad = true}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    run_pool(&cases[i].pc, cases[i].what);
   /* Global pools: NHWC (rank 4) and channel-first ranks 2, 3, 5, 6. */
   static const int ranks[] = {4, 2, 3, 5, 6};
   for (size_t r = 0; r < sizeof ranks / sizeof ranks[0]; r++)
     for (int op = 0; op < 2; op++) {
       char what[96];
-      pool_case gp = {.op = op ? IR_OP_GLOBAL_AVERAGE_POOL
-                               : IR_OP_GLOBAL_MAX_POOL,
-                      .n = 2,
-                      .c = 67,
-                      .rank = ranks[r],
-                      .in = {3, 5, 6}};
+      pool_case gp = {
+          .op = op ? IR_OP_GLOBAL_AVERAGE_POOL : IR_OP_GLOBAL_MAX_POOL,
+          .n = 2, .c = 67, .rank = ranks[r], .in = {3, 5, 6}};
       snprintf(what, sizeof what, "%s rank %d",
                op ? "GlobalAveragePool" : "GlobalMaxPool", ranks[r]);
       run_pool(&gp, what);
     }
-  pool_case gap = {.op = IR_OP_GLOBAL_AVERAGE_POOL,
-                   .n = 1,
-                   .c = 64,
-                   .rank = 4,
-                   .in = {1, 8, 8}};
+  pool_case gap = {.op = IR_OP_GLOBAL_AVERAGE_POOL, .n = 1, .c = 64,
+                   .rank = 4, .in = {1, 8, 8}};
   run_pool(&gap, "cnn GlobalAveragePool 64ch");
 }
 

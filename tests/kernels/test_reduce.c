@@ -13,157 +13,8 @@
  * order, and LogSumExp uses kmath's exp/log); float16 relative 2e-3 (one
  * half ulp, for a LogSumExp result rounding the other way).
  */
-#include "build.h"
 #include "kt_graph.h"
 #include "params.h"
-
-/*===------------------------------------------------------------------===*/
-/* Graph building on kt_graph.h, with values every dtype holds exactly     */
-/*===------------------------------------------------------------------===*/
-
-typedef struct tg {
-  ir_graph *g;
-  ir_value vals[KT_MAX_IO]; /* values of the graph inputs, in order */
-  int nin, nout;
-  uint32_t seed;
-} tg;
-
-static uint32_t rnd(tg *t) {
-  t->seed = t->seed * 1664525u + 1013904223u;
-  return t->seed >> 8;
-}
-static int64_t rnd_in(tg *t, int64_t lo, int64_t hi) { /* [lo, hi] */
-  return lo + (int64_t)(rnd(t) % (uint32_t)(hi - lo + 1));
-}
-
-static void tg_init(tg *t, uint32_t seed) {
-  memset(t, 0, sizeof *t);
-  t->seed = seed;
-  t->g = kt_graph_new();
-}
-
-/* A graph input of random multiples of 1/4 in [-15, 15] (integers in
- * [-60, 60], wrapped for unsigned types). */
-static ir_tensor_id tg_input(tg *t, ir_dtype dt, int rank,
-                             const int64_t *dims) {
-  ir_value *v = &t->vals[t->nin];
-  memset(v, 0, sizeof *v);
-  v->dtype = dt;
-  v->shape.rank = rank;
-  for (int d = 0; d < rank; d++) v->shape.dims[d] = dims[d];
-  CHECK_OK(ir_value_alloc(v));
-  size_t n = ir_shape_numel(&v->shape);
-  for (size_t i = 0; i < n; i++) {
-    int64_t k = rnd_in(t, -60, 60);
-    if (ir_dtype_traits[dt].is_float)
-      ir_store_f64(dt, v->data, i, (double)k / 4.0);
-    else
-      ir_store_i64(dt, v->data, i, k);
-  }
-  char name[16];
-  snprintf(name, sizeof name, "in%d", t->nin++);
-  return kt_input(t->g, name, v);
-}
-
-static ir_tensor_id tg_const(tg *t, const ir_value *v) {
-  return kt_const(t->g, NULL, v);
-}
-
-/* A node with |nout| new outputs, which become graph outputs. */
-static ir_node_id tg_node(tg *t, ir_op op, int opset, const ir_tensor_id *in,
-                          int nin, int nout, ir_tensor_id *out) {
-  for (int i = 0; i < nout; i++) {
-    char name[16];
-    snprintf(name, sizeof name, "out%d", t->nout++);
-    out[i] = kt_tensor(t->g, name, true);
-  }
-  ir_node_id nid = kt_node(t->g, op, in, nin, out, nout);
-  t->g->nodes[nid].opset = opset;
-  return nid;
-}
-
-/* Builds an engine for |g| (mutated) with LLVM, loads it with the runtime
- * and runs it on |in| (graph inputs in order): the path `ingot build` and
- * `ingot run` take. */
-static ingot_status run_engine(ir_graph *g, const ir_value *in,
-                               ir_value *out) {
-  const char *names[KT_MAX_IO];
-  uint32_t n_in = g->n_inputs;
-  for (uint32_t i = 0; i < n_in; i++) names[i] = g->tensors[g->inputs[i]].name;
-  void *bytes = NULL;
-  size_t size = 0;
-  ingot_engine *e = NULL;
-  ingot_session *ss = NULL;
-  ingot_status s = cg_build_engine(g, NULL, &bytes, &size);
-  if (!s) s = ingot_engine_load_memory(bytes, size, &e);
-  free(bytes);
-  if (!s) s = ingot_session_create(e, NULL, &ss);
-  for (int i = 0; !s && i < ingot_engine_input_count(e); i++) {
-    ingot_tensor_info info;
-    s = ingot_engine_input_info(e, i, &info);
-    for (uint32_t k = 0; !s && k < n_in; k++)
-      if (strcmp(names[k], info.name) == 0)
-        s = ingot_session_set_input(ss, i, (ingot_dtype)in[k].dtype,
-                                    in[k].data, ir_value_nbytes(&in[k]));
-  }
-  if (!s) s = ingot_session_run(ss);
-  for (int k = 0; !s && k < ingot_engine_output_count(e); k++) {
-    ingot_tensor_info info;
-    s = ingot_engine_output_info(e, k, &info);
-    if (s) break;
-    out[k].dtype = (ir_dtype)info.dtype;
-    out[k].shape.rank = info.rank;
-    for (int r = 0; r < info.rank; r++) out[k].shape.dims[r] = info.dims[r];
-    s = ir_value_alloc(&out[k]);
-    if (!s)
-      s = ingot_session_get_output(ss, k, info.dtype, out[k].data,
-                                   ir_value_nbytes(&out[k]));
-  }
-  ingot_session_destroy(ss);
-  ingot_engine_release(e);
-  return s;
-}
-
-/* Parses, runs the reference and the native plan (host target) — every
- * eighth case the LLVM-built engine instead — and compares every output
- * (kt_same: |got - want| <= tol * max(1, max|want|), integers and tol 0
- * exact).  Destroys the graph. */
-static bool tg_run(tg *t, double tol, const char *what) {
-  ir_graph *g = t->g;
-  uint32_t nout = g->n_outputs;
-  ir_value want[KT_MAX_IO], got[KT_MAX_IO];
-  memset(want, 0, sizeof want);
-  memset(got, 0, sizeof got);
-  cg_target host;
-  ingot_status s = kt_finish(g);
-  if (!s) s = ir_interp_run(g, t->vals, want, NULL);
-  if (!s) s = cg_target_host(&host);
-  char kernels[256] = "engine", shape[96] = "";
-  static int cases;
-  bool engine = cases++ % 8 == 7;
-  if (!s && engine)
-    s = run_engine(g, t->vals, got);
-  else if (!s)
-    s = kt_run_native(g, &host, t->vals, got, kernels, sizeof kernels);
-  if (getenv("K3_VERBOSE")) /* which steps ran, for test maintenance */
-    fprintf(stderr, "%s -> %s: %s\n", what,
-            ir_shape_str(&want[0].shape, shape, sizeof shape), kernels);
-  bool ok = s == NULL;
-  if (s) {
-    fprintf(stderr, "%s: %s\n", what, ingot_status_message(s));
-    ingot_status_free(s);
-  }
-  for (uint32_t i = 0; ok && i < nout; i++)
-    ok = kt_same(&got[i], &want[i], tol, what);
-  for (uint32_t i = 0; i < KT_MAX_IO; i++) {
-    ir_value_free(&want[i]);
-    ir_value_free(&got[i]);
-  }
-  for (int i = 0; i < t->nin; i++) ir_value_free(&t->vals[i]);
-  ir_graph_destroy(g);
-  CHECK(ok);
-  return ok;
-}
 
 /*===------------------------------------------------------------------===*/
 /* Tests                                                                   */
@@ -197,7 +48,7 @@ static void run_reduce(uint32_t seed, ir_op op, ir_dtype dt, int rank,
     size_t n = ir_shape_numel(&t.vals[0].shape);
     for (size_t i = 0; i < n; i++)
       ir_store_f64(dt, t.vals[0].data, i,
-                   0.75 + (double)(rnd(&t) % 5) / 8.0);
+                   0.75 + (double)(tg_rnd(&t) % 5) / 8.0);
   }
   /* mode 0: opset 18 axes input; 1: opset 13 attribute (ReduceSum: input);
    * 2: opset 18 empty axes input with noop_with_empty_axes. */
@@ -222,18 +73,18 @@ static void test_reduce_random(void) {
   for (int it = 0; it < 400; it++) {
     tg r;
     r.seed = 1234u + (uint32_t)it * 7u;
-    int rank = (int)rnd_in(&r, 0, 5);
+    int rank = (int)tg_rnd_in(&r, 0, 5);
     int64_t dims[8], axes[8];
     int k = 0;
     for (int d = 0; d < rank; d++) {
-      dims[d] = rnd_in(&r, 1, it % 10 == 0 ? 70 : 6);
-      if (rnd(&r) % 2) axes[k++] = rnd(&r) % 2 ? d : d - rank;
+      dims[d] = tg_rnd_in(&r, 1, it % 10 == 0 ? 70 : 6);
+      if (tg_rnd(&r) % 2) axes[k++] = tg_rnd(&r) % 2 ? d : d - rank;
     }
     ir_op op = kOps[it % NOPS];
     ir_dtype dt = kTypes[(it / NOPS) % NTYPES];
-    int mode = (int)(rnd(&r) % 3);
+    int mode = (int)(tg_rnd(&r) % 3);
     if (mode == 2) k = 0;
-    run_reduce(r.seed, op, dt, rank, dims, axes, k, (int)(rnd(&r) % 2),
+    run_reduce(r.seed, op, dt, rank, dims, axes, k, (int)(tg_rnd(&r) % 2),
                mode, false);
   }
 }
@@ -275,21 +126,21 @@ static void test_argminmax(void) {
   for (int it = 0; it < 160; it++) {
     tg t;
     tg_init(&t, 5000u + (uint32_t)it);
-    int rank = (int)rnd_in(&t, 1, 4);
+    int rank = (int)tg_rnd_in(&t, 1, 4);
     int64_t dims[8];
-    for (int d = 0; d < rank; d++) dims[d] = rnd_in(&t, 1, it % 8 ? 6 : 90);
+    for (int d = 0; d < rank; d++) dims[d] = tg_rnd_in(&t, 1, it % 8 ? 6 : 90);
     ir_dtype dt = kTypes[it % NTYPES];
     ir_tensor_id x = tg_input(&t, dt, rank, dims), y;
     size_t n = ir_shape_numel(&t.vals[0].shape);
     for (size_t i = 0; i < n; i++) /* few distinct values: ties */
-      ir_store_i64(dt, t.vals[0].data, i, rnd_in(&t, 0, 3));
+      ir_store_i64(dt, t.vals[0].data, i, tg_rnd_in(&t, 0, 3));
     if (it % 5 == 0 && ir_dtype_traits[dt].is_float && n > 3) {
       ir_store_f64(dt, t.vals[0].data, n / 2, NAN);
       ir_store_f64(dt, t.vals[0].data, n - 1, NAN);
     }
     ir_node_id nd = tg_node(&t, it % 2 ? IR_OP_ARGMAX : IR_OP_ARGMIN, 13, &x,
                             1, 1, &y);
-    kt_attr_int(t.g, nd, "axis", rnd_in(&t, -rank, rank - 1));
+    kt_attr_int(t.g, nd, "axis", tg_rnd_in(&t, -rank, rank - 1));
     kt_attr_int(t.g, nd, "keepdims", (it / 2) % 2);
     kt_attr_int(t.g, nd, "select_last_index", (it / 4) % 2);
     tg_run(&t, 0, "ArgMax/ArgMin");

@@ -1,4 +1,12 @@
-/* build.c — plan -> LLVM module -> object -> engine bytes (build.h). */
+/* build.c — plan -> LLVM module -> object -> engine bytes (build.h).
+ *
+ * BUILD_INFO records what the build decided, as "key: value" lines that
+ * `ingot inspect` reads (docs/inspect-format.md): the command, the target,
+ * the precision asked for and the rule that chose each step's, the memory
+ * plan against the naive sum, and one "fused:" line per model node a pass
+ * folded into another ("PASS OP NAME", as ir_node.fused).
+ */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +41,79 @@ static uint64_t graph_hash(const ir_graph *g) {
   return h;
 }
 
+/* A growing NUL-terminated text buffer; |oom| sticks. */
+typedef struct text {
+  char *p;
+  size_t len, cap;
+  bool oom;
+} text;
+
+static void add(text *t, const char *fmt, ...) INGOT_PRINTF(2, 3);
+static void add(text *t, const char *fmt, ...) {
+  if (t->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->p ? t->p + t->len : NULL, t->p ? t->cap - t->len : 0,
+                      fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      t->oom = true;
+      return;
+    }
+    if (t->p && t->len + (size_t)n < t->cap) {
+      t->len += (size_t)n;
+      return;
+    }
+    size_t cap = t->cap ? t->cap * 2 : 4096;
+    while (cap <= t->len + (size_t)n) cap *= 2;
+    char *grown = realloc(t->p, cap);
+    if (!grown) {
+      t->oom = true;
+      return;
+    }
+    t->p = grown;
+    t->cap = cap;
+  }
+}
+
+static void build_info(text *t, const cg_build_options *opt, uint64_t hash,
+                       const cg_target *target, const cg_plan *plan,
+                       const ir_graph *g) {
+  char feats[512];
+  add(t,
+      "producer: ingot " "0.1.0" "\n"
+      "command: %s\n"
+      "graph-hash: %016llx\n"
+      "target-cpu: %s\n"
+      "target-features: %s\n"
+      "precision: fp32\n"
+      "precision-why: ingot build --fp32, the default; int8 engines are not "
+      "in this version\n"
+      "precision-rule: float steps compute in fp32 as requested; steps of "
+      "integer or quantised ops compute in the integer types the model gives "
+      "them; no step is lowered to int8\n"
+      "arena-bytes: %llu\n"
+      "arena-activations-bytes: %llu\n"
+      "arena-scratch-bytes: %llu\n"
+      "arena-naive-bytes: %llu\n",
+      opt->command_line ? opt->command_line : "(api)",
+      (unsigned long long)hash, target->cpu,
+      cg_features_str(target->cpu_features, feats, sizeof feats),
+      (unsigned long long)plan->arena_size,
+      (unsigned long long)plan->activations_size,
+      (unsigned long long)(plan->arena_size - plan->activations_size),
+      (unsigned long long)plan->naive_size);
+  for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
+    const char *f = g->nodes[nid].fused;
+    while (f && *f) {
+      size_t n = strcspn(f, "\n");
+      add(t, "fused: %.*s\n", (int)n, f);
+      f += n + (f[n] == '\n');
+    }
+  }
+}
+
 ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
                              void **out, size_t *size) {
   *out = NULL;
@@ -54,27 +135,21 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
                            plan->descs[k], plan->desc_sizes[k]);
   void *obj = NULL;
   size_t obj_size = 0;
+  char *ir = NULL;
   if (!s) s = cg_module_emit(m, &obj, &obj_size);
-  if (!s && opt->ir_out) s = cg_module_print_ir(m, opt->ir_out);
+  if (!s && (opt->ir_out || opt->embed_ir)) s = cg_module_print_ir(m, &ir);
   cg_module_destroy(m);
+  text info = {0};
   if (!s) {
-    char feats[512], info[4096];
-    snprintf(info, sizeof info,
-             "producer: ingot " "0.1.0" "\n"
-             "command: %s\n"
-             "graph-hash: %016llx\n"
-             "target-cpu: %s\n"
-             "target-features: %s\n"
-             "precision: fp32\n"
-             "arena-bytes: %llu\n"
-             "arena-naive-bytes: %llu\n",
-             opt->command_line ? opt->command_line : "(api)",
-             (unsigned long long)hash, target.cpu,
-             cg_features_str(target.cpu_features, feats, sizeof feats),
-             (unsigned long long)plan->arena_size,
-             (unsigned long long)plan->naive_size);
+    build_info(&info, opt, hash, &target, plan, g);
+    if (info.oom)
+      s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
+                            "engine build: out of memory for BUILD_INFO");
+  }
+  if (!s) {
     cg_engine_desc d;
-    cg_plan_engine_desc(plan, obj, obj_size, info, &d);
+    cg_plan_engine_desc(plan, obj, obj_size, info.p, &d);
+    d.llvm_ir = opt->embed_ir ? ir : NULL;
     s = cg_engine_serialize(&d, out, size);
     if (!s && opt->log)
       fprintf(opt->log,
@@ -84,6 +159,12 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
               (unsigned long long)plan->naive_size, plan->weights_size,
               obj_size, target.cpu);
   }
+  if (!s && opt->ir_out) {
+    *opt->ir_out = ir;
+    ir = NULL;
+  }
+  free(ir);
+  free(info.p);
   free(obj);
   cg_plan_destroy(plan);
   return s;

@@ -4,6 +4,7 @@
 #ifndef INGOT_CODEGEN_BUILD_H
 #define INGOT_CODEGEN_BUILD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cg.h"
@@ -15,7 +16,9 @@ typedef struct cg_build_options {
   const pass_options *passes; /* NULL: defaults */
   const char *command_line;   /* recorded in BUILD_INFO */
   FILE *log;              /* --verbose; NULL = quiet */
-  char **ir_out;          /* --keep-ir: optimised LLVM IR (malloc'd) */
+  char **ir_out;          /* --keep-ir FILE: optimised LLVM IR (malloc'd) */
+  bool embed_ir;          /* --keep-ir: the IR also goes into the engine
+                           * (LLVM_IR section, for inspect --ir) */
 } cg_build_options;
 
 /* Builds an engine for |g| (mutated by the passes) into *out (malloc'd,

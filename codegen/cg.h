@@ -95,6 +95,7 @@ typedef struct cg_engine_desc {
   const cg_plan_step *steps;
   uint32_t n_steps;
   const char *build_info; /* "key: value\n" lines */
+  const char *llvm_ir;    /* optimised IR text (--keep-ir), NULL: none */
 } cg_engine_desc;
 
 /* Serialises an engine (deterministic: same description, same bytes).

@@ -4,7 +4,8 @@
  * Layout: the 256-byte header, the section table right after it, then the
  * sections in a fixed order, each at the next 64-byte boundary with zero
  * padding between them:
- *   STRINGS, TENSORS, PLAN, PROVENANCE, WEIGHTS, CPU_CODE, BUILD_INFO.
+ *   STRINGS, TENSORS, PLAN, PROVENANCE, WEIGHTS, CPU_CODE, BUILD_INFO,
+ *   and LLVM_IR when the description carries IR text (--keep-ir).
  * STRINGS starts with the empty string (offset 0) and holds every name
  * once (interned through a small open-addressing table), in the order
  * they are first used.  The checksum (CRC32C) and the content hash
@@ -25,7 +26,7 @@
 #include "crc32c.h"
 #include "engine_format.h"
 
-#define N_SECTIONS 7
+#define N_SECTIONS 8 /* at most; LLVM_IR is optional */
 #define ALIGN INGOT_SECTION_ALIGN
 #define MAX_IO 4096 /* the reader's limit on inputs + outputs */
 
@@ -168,8 +169,9 @@ static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1)
 /* Fills |f| (zeroed, |size| bytes) from |d| and the section table |sec|. */
 static void fill(const cg_engine_desc *d, const strtab *st,
                  const uint32_t *names, const uint32_t *steps,
-                 const ingot_section_entry *sec, uint8_t *f, size_t size) {
-  memcpy(f + INGOT_HEADER_SIZE, sec, N_SECTIONS * sizeof *sec);
+                 const ingot_section_entry *sec, uint32_t n_sec, uint8_t *f,
+                 size_t size) {
+  memcpy(f + INGOT_HEADER_SIZE, sec, n_sec * sizeof *sec);
   memcpy(f + sec[0].offset, st->data, st->len);
 
   uint8_t *p = f + sec[1].offset;
@@ -217,6 +219,8 @@ static void fill(const cg_engine_desc *d, const strtab *st,
   if (d->weights_size) memcpy(f + sec[4].offset, d->weights, d->weights_size);
   if (d->code_size) memcpy(f + sec[5].offset, d->code, d->code_size);
   if (sec[6].size) memcpy(f + sec[6].offset, d->build_info, sec[6].size);
+  if (n_sec > 7 && sec[7].size)
+    memcpy(f + sec[7].offset, d->llvm_ir, sec[7].size);
 
   ingot_file_header h;
   memset(&h, 0, sizeof h);
@@ -225,7 +229,7 @@ static void fill(const cg_engine_desc *d, const strtab *st,
   h.format_minor = INGOT_FORMAT_MINOR;
   h.header_size = INGOT_HEADER_SIZE;
   h.file_size = size;
-  h.section_count = N_SECTIONS;
+  h.section_count = n_sec;
   h.section_table_offset = INGOT_HEADER_SIZE;
   h.cpu_features = d->target->cpu_features;
   h.arena_size = d->arena_size;
@@ -259,15 +263,17 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
         4 * (size_t)d->n_steps,
         d->weights_size,
         d->code_size,
-        d->build_info ? strlen(d->build_info) : 0};
+        d->build_info ? strlen(d->build_info) : 0,
+        d->llvm_ir ? strlen(d->llvm_ir) : 0};
     static const uint32_t kinds[N_SECTIONS] = {
         INGOT_SECTION_STRINGS,    INGOT_SECTION_TENSORS, INGOT_SECTION_PLAN,
         INGOT_SECTION_PROVENANCE, INGOT_SECTION_WEIGHTS, INGOT_SECTION_CPU_CODE,
-        INGOT_SECTION_BUILD_INFO};
+        INGOT_SECTION_BUILD_INFO, INGOT_SECTION_LLVM_IR};
+    uint32_t n_sec = d->llvm_ir ? N_SECTIONS : N_SECTIONS - 1;
     ingot_section_entry sec[N_SECTIONS];
     memset(sec, 0, sizeof sec);
-    size_t pos = INGOT_HEADER_SIZE + sizeof sec;
-    for (int i = 0; i < N_SECTIONS; i++) {
+    size_t pos = INGOT_HEADER_SIZE + n_sec * sizeof sec[0];
+    for (uint32_t i = 0; i < n_sec; i++) {
       pos = align_up(pos);
       sec[i].kind = kinds[i];
       sec[i].offset = pos;
@@ -278,7 +284,7 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
     if (!f) {
       s = oom();
     } else {
-      fill(d, &st, names, steps, sec, f, pos);
+      fill(d, &st, names, steps, sec, n_sec, f, pos);
       *out = f;
       *out_size = pos;
     }

@@ -140,7 +140,8 @@ static void remove_enum_attr(LLVMValueRef fn, const char *name) {
  * auto-vectorisation, chosen for Skylake-SP). */
 static const char *vector_width_for(const cg_target *t) {
   if (t->isa != CG_ISA_AVX512) return NULL;
-  if (!strcmp(t->cpu, "sapphirerapids") || !strcmp(t->cpu, "icelake-server"))
+  if (!strcmp(t->cpu, "sapphirerapids") || !strcmp(t->cpu, "graniterapids") ||
+      !strcmp(t->cpu, "icelake-server"))
     return "512";
   return NULL;
 }
@@ -281,6 +282,8 @@ static const struct {
 } intrinsic_needs[] = {
     {"llvm.x86.tdpbf16ps", NULL, INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_BF16, 0,
      "AMX-BF16"},
+    {"llvm.x86.tdpfp16ps", NULL, INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_FP16, 0,
+     "AMX-FP16"},
     {"llvm.x86.tdpb", NULL, INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8, 0,
      "AMX-INT8"},
     {"llvm.x86.tile", NULL, INGOT_CPU_AMX_TILE, 0, "AMX-TILE"},

@@ -122,6 +122,70 @@ void cg_ktensor(const cg_view *v, ktensor *out) {
   for (int d = 0; d < v->rank; d++) out->dims[d] = v->dims[d];
 }
 
+/* The model nodes node |n| computes, '\n'-separated: its own name, then
+ * the NAME of each "PASS OP NAME" line of n->fused (ir.h); empty names are
+ * skipped. */
+static const char *provenance_of(ir_arena *a, const ir_node *n) {
+  if (!n->fused) return ir_arena_strdup(a, n->name);
+  char *p = ir_arena_alloc(a, strlen(n->name) + strlen(n->fused) + 2);
+  if (!p) return NULL;
+  size_t len = strlen(n->name);
+  memcpy(p, n->name, len);
+  for (const char *line = n->fused; *line;) {
+    size_t ll = strcspn(line, "\n");
+    const char *name = line;
+    for (int field = 0; field < 2; field++) { /* skip PASS and OP */
+      const char *sp = memchr(name, ' ', ll - (size_t)(name - line));
+      name = sp ? sp + 1 : line + ll;
+    }
+    size_t nl = ll - (size_t)(name - line);
+    if (nl) {
+      if (len) p[len++] = '\n';
+      memcpy(p + len, name, nl);
+      len += nl;
+    }
+    line += ll + (line[ll] == '\n');
+  }
+  p[len] = '\0';
+  return p;
+}
+
+static bool node_reads(const ir_node *n, ir_tensor_id t) {
+  for (int i = 0; i < n->n_in; i++)
+    if (n->in[i] == t) return true;
+  return false;
+}
+
+/* Provenance of a layout cast, a node Ingot inserts: the model nodes that
+ * read the converted tensor (the conversion exists for them), else the one
+ * that wrote it, so that every profile row maps back to the model. */
+static const char *cast_provenance(ir_arena *a, const ir_graph *g,
+                                   const ir_node *cast) {
+  size_t size = 0, len = 0;
+  for (ir_node_id k = 1; k < g->n_nodes; k++)
+    if (node_reads(&g->nodes[k], cast->out[0]))
+      size += strlen(g->nodes[k].name) + 1;
+  char *buf = size ? ir_arena_alloc(a, size) : NULL;
+  for (ir_node_id k = 1; buf && k < g->n_nodes; k++) {
+    const ir_node *n = &g->nodes[k];
+    size_t nl = strlen(n->name);
+    if (!nl || !node_reads(n, cast->out[0])) continue;
+    if (len) buf[len++] = '\n';
+    memcpy(buf + len, n->name, nl);
+    len += nl;
+  }
+  if (size && !buf) return NULL;
+  if (len) {
+    buf[len] = '\0';
+    return buf;
+  }
+  for (ir_node_id k = 1; k < g->n_nodes; k++)
+    for (int i = 0; i < g->nodes[k].n_out; i++)
+      if (g->nodes[k].out[i] == cast->in[0] && g->nodes[k].name[0])
+        return ir_arena_strdup(a, g->nodes[k].name);
+  return ir_arena_strdup(a, cast->name);
+}
+
 ingot_status cg_emit(cg_lower_ctx *ctx, const cg_step *st) {
   cg_plan *p = ctx->plan;
   if (p->n_steps == ctx->cap_steps) {
@@ -148,8 +212,14 @@ ingot_status cg_emit(cg_lower_ctx *ctx, const cg_step *st) {
   e->step.kernel = ir_arena_strdup(&p->strings, st->kernel);
   e->step.op = ir_arena_strdup(
       &p->strings, st->summary ? st->summary : ir_op_get(n->op)->name);
-  e->step.provenance = ir_arena_strdup(&p->strings, ctx->node ? n->name : "");
+  e->step.provenance =
+      !ctx->node ? ir_arena_strdup(&p->strings, "")
+      : n->op == IR_OP_LAYOUT_CAST ? cast_provenance(&p->strings, ctx->g, n)
+                                   : provenance_of(&p->strings, n);
   e->step.precision = (uint32_t)st->precision;
+  /* Data movement computes nothing: its "precision" is the data's dtype. */
+  if (!e->step.precision && ctx->node && n->n_out && n->out[0])
+    e->step.precision = (uint32_t)ctx->g->tensors[n->out[0]].dtype;
   e->step.tasks = st->tasks < 1 ? 1 : st->tasks;
   e->step.ops = st->ops;
   e->step.bytes = st->bytes;
@@ -196,12 +266,13 @@ ingot_status cg_lower_layout_cast(cg_lower_ctx *ctx, ir_node_id nid) {
 /* A graph output that no step writes (a folded constant, or a graph input
  * listed as an output under another slot) gets a copy step. */
 static ingot_status emit_copy(cg_lower_ctx *ctx, kbuf src, kbuf dst,
-                              int64_t bytes, const char *what) {
+                              int64_t bytes, ir_dtype dtype,
+                              const char *what) {
   k_copy_desc d = {.src = src, .dst = dst, .bytes = bytes,
                    .tasks = bytes > (1 << 20) ? 8 : 1};
   cg_step st = {.kernel = "k_plan_copy", .desc = &d, .desc_size = sizeof d,
                 .tasks = d.tasks, .bytes = 2 * (uint64_t)bytes,
-                .precision = IR_U8, .summary = what};
+                .precision = dtype, .summary = what};
   return cg_emit(ctx, &st);
 }
 
@@ -380,7 +451,9 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
     kbuf dst = {ctx.offset[g->outputs[i]], KB_ARENA, 0};
     char what[300];
     snprintf(what, sizeof what, "Copy constant output %s", t->name);
-    if (!s) s = emit_copy(&ctx, w.buf, dst, (int64_t)ir_value_nbytes(&v), what);
+    if (!s)
+      s = emit_copy(&ctx, w.buf, dst, (int64_t)ir_value_nbytes(&v), t->dtype,
+                    what);
   }
   if (!s) s = describe_io(&ctx);
   p->arena_size = align_up(ctx.scratch_base + ctx.scratch_peak);

@@ -64,6 +64,7 @@ static const struct {
     {"amx-tile", INGOT_CPU_AMX_TILE},
     {"amx-int8", INGOT_CPU_AMX_INT8},
     {"amx-bf16", INGOT_CPU_AMX_BF16},
+    {"amx-fp16", INGOT_CPU_AMX_FP16},
 };
 #define N_FEATURES (sizeof feature_map / sizeof feature_map[0])
 
@@ -76,7 +77,9 @@ enum {
   F_CLX = F_V4 | INGOT_CPU_AVX512VNNI,
   F_SPR = F_CLX | INGOT_CPU_AVX512BF16 | INGOT_CPU_AVXVNNI |
           INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8 | INGOT_CPU_AMX_BF16,
-  F_AMX = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8 | INGOT_CPU_AMX_BF16,
+  F_GNR = F_SPR | INGOT_CPU_AMX_FP16,
+  F_AMX = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8 | INGOT_CPU_AMX_BF16 |
+          INGOT_CPU_AMX_FP16,
 };
 
 /* Named CPUs: LLVM derives the features from the name; the bits are what
@@ -94,6 +97,7 @@ static const struct {
     {"cascadelake", F_CLX},
     {"icelake-server", F_CLX},
     {"sapphirerapids", F_SPR},
+    {"graniterapids", F_GNR},
 };
 #define N_NAMED (sizeof named_cpus / sizeof named_cpus[0])
 
@@ -193,7 +197,7 @@ done:
 static const char *cpu_name_for(uint64_t bits, const char *features) {
   if ((bits & (INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8)) ==
       (INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8))
-    return "sapphirerapids";
+    return (bits & INGOT_CPU_AMX_FP16) ? "graniterapids" : "sapphirerapids";
   if ((bits & F_CLX) == F_CLX)
     return strstr(features, "+avx512vbmi2") ? "icelake-server" : "cascadelake";
   if ((bits & F_V4) == F_V4) return "skylake-avx512";

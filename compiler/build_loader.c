@@ -1,11 +1,13 @@
 /* build_loader.c — `ingot build` without LLVM in the ingot executable.
  *
  * The engine compiler (passes, codegen, LLVM) lives in the plugin
- * libingot_build.so; only `ingot build` loads it.  So `ingot run`, `bench`
- * and `inspect` of an engine run with the slim runtime alone: no LLVM
- * startup cost, no LLVM pages in their memory.  The plugin is looked up
- * next to the executable: <bindir>/../lib/ingot/ (build tree), then the
- * installed <bindir>/INGOT_PLUGIN_REL.
+ * libingot_build.so; only the commands that need LLVM load it: `ingot
+ * build` (ingot_plugin_build) and `ingot inspect --disasm`
+ * (ingot_plugin_disasm).  So `ingot run`, `bench` and the rest of
+ * `inspect` run with the slim runtime alone: no LLVM startup cost, no LLVM
+ * pages in their memory.  The plugin is looked up next to the executable:
+ * <bindir>/../lib/ingot/ (build tree), then the installed
+ * <bindir>/INGOT_PLUGIN_REL.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -46,22 +48,26 @@ static void *open_plugin(char *why, size_t n) {
   return NULL;
 }
 
-int cmd_build(int argc, char **argv) {
+ingot_status cli_plugin_fn(const char *what, const char *symbol,
+                           cli_plugin_main *out) {
+  *out = NULL;
   char why[PATH_MAX + 256];
   void *h = open_plugin(why, sizeof why);
   if (!h)
-    return cli_fail(ingot_make_status(INGOT_NOT_FOUND,
-                                      "ingot build needs the engine "
-                                      "compiler plugin: %s",
-                                      why));
-  int (*fn)(int, char **);
-  *(void **)&fn = dlsym(h, "ingot_plugin_build");
-  if (!fn)
-    return cli_fail(ingot_make_status(INGOT_INCOMPATIBLE,
-                                      "libingot_build.so has no "
-                                      "ingot_plugin_build: %s",
-                                      dlerror()));
-  int rc = fn(argc, argv);
+    return ingot_make_status(INGOT_NOT_FOUND,
+                             "%s needs the engine compiler plugin: %s", what,
+                             why);
   /* The plugin stays loaded until exit: LLVM registers atexit handlers. */
-  return rc;
+  *(void **)out = dlsym(h, symbol);
+  if (!*out)
+    return ingot_make_status(INGOT_INCOMPATIBLE,
+                             "libingot_build.so has no %s: %s", symbol,
+                             dlerror());
+  return NULL;
+}
+
+int cmd_build(int argc, char **argv) {
+  cli_plugin_main fn;
+  ingot_status s = cli_plugin_fn("ingot build", "ingot_plugin_build", &fn);
+  return s ? cli_fail(s) : fn(argc, argv);
 }

@@ -38,5 +38,14 @@ int cmd_inspect(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+
+/* An entry point of the plugin libingot_build.so (build_loader.c): the
+ * commands that need LLVM (ingot_plugin_build, ingot_plugin_disasm).  The
+ * plugin is loaded on first use and stays loaded; |what| names the command
+ * in the error when the plugin or the symbol is missing. */
+typedef int (*cli_plugin_main)(int argc, char **argv);
+ingot_status cli_plugin_fn(const char *what, const char *symbol,
+                           cli_plugin_main *out);
 
 #endif

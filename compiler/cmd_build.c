@@ -22,7 +22,7 @@
 static const char *const help_build =
     "usage: ingot build MODEL -o ENGINE [--fp32] [--mcpu CPU]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
-    "                   [--dump-ir STAGE] [--keep-ir FILE] [--verbose]\n"
+    "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
     "\n"
     "Compiles MODEL (.onnx or .xml) into an engine file for this machine's\n"
     "CPU (or --mcpu): every step of the plan becomes machine code\n"
@@ -34,7 +34,7 @@ static const char *const help_build =
     "  --mcpu CPU            target CPU: native (default), x86-64,\n"
     "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
     "                        skylake-avx512, cascadelake, icelake-server,\n"
-    "                        sapphirerapids\n"
+    "                        sapphirerapids, graniterapids\n"
     "  --shapes NAME:DIMS    fix symbolic input dims, e.g. input:1x3x224x224\n"
     "  --const-input NAME=FILE\n"
     "                        freeze input NAME to the value in FILE (.npy or\n"
@@ -42,7 +42,10 @@ static const char *const help_build =
     "  --dump-ir STAGE       write the graph after pass STAGE as XML IR to\n"
     "                        ENGINE.STAGE.xml (+ .bin); STAGE is import or a\n"
     "                        pass from --verbose's list\n"
-    "  --keep-ir FILE        write the optimised LLVM IR of all steps to FILE\n"
+    "  --keep-ir [FILE.ll]   keep the optimised LLVM IR of every step in the\n"
+    "                        engine (ingot inspect ENGINE --ir STEP shows a\n"
+    "                        step's); with FILE.ll (or --keep-ir=FILE) also\n"
+    "                        write it to FILE\n"
     "  --verbose             print the pass pipeline and what each pass did\n";
 
 typedef struct dump_ctx {
@@ -77,7 +80,7 @@ int ingot_plugin_build(int argc, char **argv) {
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
   int n_consts = 0;
-  bool verbose = false;
+  bool verbose = false, embed_ir = false;
   cli_shapes so = {0};
   /* BUILD_INFO records the command with file paths reduced to their
    * names (and the output as ENGINE), so the same model and options give
@@ -89,7 +92,7 @@ int ingot_plugin_build(int argc, char **argv) {
     const char *prev = i ? argv[i - 1] : "";
     if (strcmp(prev, "-o") == 0 || strcmp(prev, "--output") == 0) {
       a = "ENGINE";
-    } else if (a[0] != '-' && strchr(a, '/')) {
+    } else if (strchr(a, '/')) { /* a path, NAME=path or --opt=path */
       const char *eq = strchr(a, '=');
       const char *base = strrchr(a, '/') + 1;
       if (eq && eq < base) { /* NAME=path/file: keep NAME= */
@@ -121,8 +124,13 @@ int ingot_plugin_build(int argc, char **argv) {
       mcpu = argv[++i];
     } else if (strcmp(a, "--dump-ir") == 0 && i + 1 < argc) {
       dump = argv[++i];
-    } else if (strcmp(a, "--keep-ir") == 0 && i + 1 < argc) {
-      keep_ir = argv[++i];
+    } else if (strcmp(a, "--keep-ir") == 0) {
+      embed_ir = true;
+      if (i + 1 < argc && cli_has_suffix(argv[i + 1], ".ll"))
+        keep_ir = argv[++i];
+    } else if (strncmp(a, "--keep-ir=", 10) == 0 && a[10]) {
+      embed_ir = true;
+      keep_ir = a + 10;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       verbose = true;
     } else if (strcmp(a, "--const-input") == 0 && i + 1 < argc) {
@@ -200,7 +208,8 @@ int ingot_plugin_build(int argc, char **argv) {
                          .passes = &po,
                          .command_line = cmdline,
                          .log = verbose ? stderr : NULL,
-                         .ir_out = keep_ir ? &ir_text : NULL};
+                         .ir_out = keep_ir ? &ir_text : NULL,
+                         .embed_ir = embed_ir};
   void *bytes = NULL;
   size_t size = 0;
   if (!s) s = cg_build_engine(g, &bo, &bytes, &size);

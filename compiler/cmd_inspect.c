@@ -1,94 +1,46 @@
 /* cmd_inspect.c — ingot inspect: describes a model (inputs, outputs, op
- * histogram, parameters, optionally its whole graph) or an engine (header,
- * compatibility with this machine, I/O, memory, and every step with the
- * kernel it runs and the model nodes it computes). */
+ * histogram, parameters, optionally its whole graph) or an engine
+ * (inspect_engine.c: header and compatibility, memory plan, steps with
+ * provenance and precision, fusions, build info, --json, --ir, --disasm).
+ */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "ingot/ingot.h"
+#include "inspect.h"
 
 static const char *const help_inspect =
     "usage: ingot inspect MODEL.onnx|MODEL.xml [--shapes NAME:DIMS] [--dump]\n"
-    "       ingot inspect ENGINE [--check]\n"
+    "       ingot inspect ENGINE [--json]\n"
+    "       ingot inspect ENGINE --check\n"
+    "       ingot inspect ENGINE --disasm STEP [--att]\n"
+    "       ingot inspect ENGINE --ir STEP\n"
     "\n"
     "For a model: its opset and producer, inputs and outputs with dtypes\n"
     "and shapes, a histogram of its ops and its parameter count.\n"
     "For an engine: format, producer, target CPU and the features it\n"
-    "needs, whether this machine can run it, inputs and outputs, arena,\n"
-    "weights and code sizes, and every step (op, kernel, tasks, work,\n"
-    "source nodes), then the build info.\n"
+    "needs, whether this machine can run it (and why not), its sections,\n"
+    "the memory plan (arena peak against the naive sum), inputs and outputs,\n"
+    "every step (op, kernel, precision, tasks, work, the model nodes it\n"
+    "computes), the precision requested and why each step has its own, the\n"
+    "nodes passes fused, and the build info.  An engine built for another\n"
+    "CPU is described too.\n"
     "\n"
     "  --shapes NAME:DIMS   fix symbolic input dims before shape inference\n"
     "  --dump               also print the whole graph as text, one node a\n"
     "                       line, with inferred shapes\n"
+    "  --json               engine: the same report as JSON\n"
+    "                       (docs/inspect-format.md)\n"
     "  --check              engine: only say whether this machine can run it\n"
-    "                       (reads the header only; exit 1 if not)\n";
-
-static void print_info_line(const char *what, const ingot_tensor_info *t) {
-  printf("  %-6s %-24s %-8s [", what, t->name,
-         ir_dtype_name((ir_dtype)t->dtype));
-  for (int d = 0; d < t->rank; d++) printf("%s%lld", d ? ", " : "", t->dims[d]);
-  printf("]\n");
-}
-
-static int inspect_engine(const char *path, bool check_only) {
-  ingot_status s = ingot_engine_check_file(path);
-  if (check_only) {
-    if (s) return cli_fail(s);
-    printf("%s: this machine can run it\n", path);
-    return 0;
-  }
-  char why[1024];
-  snprintf(why, sizeof why, "%s", s ? ingot_status_message(s) : "yes");
-  ingot_status_free(s);
-  ingot_engine *e = NULL;
-  s = ingot_engine_load_file(path, &e);
-  if (s) {
-    fprintf(stderr, "runs here: %s\n", why);
-    return cli_fail(s);
-  }
-  ingot_engine_info info;
-  ingot_engine_get_info(e, &info);
-  char feats[512];
-  printf("engine      %s\n", path);
-  printf("format      %u.%u, %zu bytes, content hash %016llx\n",
-         info.format_major, info.format_minor, info.file_size,
-         info.content_hash);
-  printf("producer    %s\n", info.producer);
-  printf("target      %s, cpu %s\n", info.target_triple, info.target_cpu);
-  printf("needs       %s\n",
-         ingot_cpu_feature_names(info.cpu_features, feats, sizeof feats));
-  printf("runs here   %s\n", why);
-  printf("memory      arena %zu bytes, weights %zu bytes, code %zu bytes\n",
-         info.arena_size, info.weights_size, info.code_size);
-  printf("inputs and outputs:\n");
-  for (int i = 0; i < ingot_engine_input_count(e); i++) {
-    ingot_tensor_info t;
-    if (!ingot_engine_input_info(e, i, &t)) print_info_line("input", &t);
-  }
-  for (int i = 0; i < ingot_engine_output_count(e); i++) {
-    ingot_tensor_info t;
-    if (!ingot_engine_output_info(e, i, &t)) print_info_line("output", &t);
-  }
-  printf("steps (%d):\n", info.step_count);
-  printf("  %-4s %-40s %-24s %7s %12s %12s  %s\n", "#", "op", "kernel",
-         "tasks", "ops", "bytes", "model nodes");
-  for (int i = 0; i < info.step_count; i++) {
-    ingot_step_info st;
-    if (ingot_engine_step_info(e, i, &st)) continue;
-    char prov[256];
-    snprintf(prov, sizeof prov, "%s", st.provenance);
-    for (char *c = prov; *c; c++)
-      if (*c == '\n') *c = ',';
-    printf("  %-4d %-40.40s %-24.24s %7lld %12llu %12llu  %s\n", i, st.op,
-           st.kernel, st.tasks, st.ops, st.bytes, prov);
-  }
-  if (info.build_info && *info.build_info)
-    printf("build info:\n%s", info.build_info);
-  ingot_engine_release(e);
-  return 0;
-}
+    "                       (reads the header only; exit 1 if not, naming\n"
+    "                       the missing CPU features)\n"
+    "  --disasm STEP        engine: disassemble STEP's machine code (Intel\n"
+    "                       syntax; --att for AT&T), relocations annotated;\n"
+    "                       STEP is an index, a symbol (ingot_step_3) or a\n"
+    "                       model node name\n"
+    "  --ir STEP            engine: STEP's optimised LLVM IR (engines built\n"
+    "                       with ingot build --keep-ir)\n";
 
 static void print_tensor_line(const char *what, const ir_tensor *t) {
   char b[128];
@@ -110,7 +62,8 @@ static void print_tensor_line(const char *what, const ir_tensor *t) {
 
 int cmd_inspect(int argc, char **argv) {
   const char *model = NULL;
-  bool dump = false, check = false;
+  bool dump = false;
+  inspect_opts io = {0};
   cli_shapes so = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -120,7 +73,15 @@ int cmd_inspect(int argc, char **argv) {
     } else if (strcmp(a, "--dump") == 0) {
       dump = true;
     } else if (strcmp(a, "--check") == 0) {
-      check = true;
+      io.check = true;
+    } else if (strcmp(a, "--json") == 0) {
+      io.json = true;
+    } else if (strcmp(a, "--att") == 0) {
+      io.att = true;
+    } else if (strcmp(a, "--disasm") == 0 && i + 1 < argc) {
+      io.disasm_step = argv[++i];
+    } else if (strcmp(a, "--ir") == 0 && i + 1 < argc) {
+      io.ir_step = argv[++i];
     } else if (strcmp(a, "--shapes") == 0 && i + 1 < argc) {
       ingot_status s = cli_parse_shapes(argv[++i], &so);
       if (s) {
@@ -138,9 +99,31 @@ int cmd_inspect(int argc, char **argv) {
     }
   }
   if (!model) return cli_usage_error("inspect", "%s", "missing MODEL");
-  if (!cli_has_suffix(model, ".onnx") && !cli_has_suffix(model, ".xml")) {
+  bool is_model =
+      cli_has_suffix(model, ".onnx") || cli_has_suffix(model, ".xml");
+  const char *engine_only = io.check         ? "--check"
+                            : io.json        ? "--json"
+                            : io.disasm_step ? "--disasm"
+                            : io.ir_step     ? "--ir"
+                            : io.att         ? "--att"
+                                             : NULL;
+  if (is_model && engine_only) {
     cli_free_shapes(&so);
-    return inspect_engine(model, check);
+    return cli_usage_error("inspect", "%s applies to engines, not models",
+                           engine_only);
+  }
+  if (!is_model) {
+    int modes = io.check + !!io.disasm_step + !!io.ir_step;
+    cli_free_shapes(&so);
+    if (modes > 1 || (io.json && modes))
+      return cli_usage_error("inspect", "%s",
+                             "--check, --disasm, --ir and --json are "
+                             "separate reports: give one");
+    if (io.att && !io.disasm_step)
+      return cli_usage_error("inspect", "%s", "--att goes with --disasm");
+    if (dump)
+      return cli_usage_error("inspect", "%s", "--dump applies to models");
+    return inspect_engine(model, &io);
   }
   ir_graph *g;
   ingot_status s = cli_load_model(model, &so, &g);

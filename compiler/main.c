@@ -22,6 +22,7 @@ static const char *const help_main =
     "  build     compile a model into an engine file for this CPU\n"
     "  run       run an engine, or a model with --reference\n"
     "  bench     measure an engine's latency and throughput\n"
+    "  profile   time every step of an engine, mapped to the model's nodes\n"
     "  inspect   describe a model (.onnx or .xml) or an engine\n"
     "  convert   write a model as XML IR (.xml + .bin, OpenVINO IR v11)\n"
     "  help      show help for a command ('ingot help run')\n"
@@ -36,6 +37,7 @@ static const struct {
     {"build", cmd_build},
     {"run", cmd_run},
     {"bench", cmd_bench},
+    {"profile", cmd_profile},
     {"inspect", cmd_inspect},
     {"convert", cmd_convert},
 };

@@ -150,6 +150,8 @@ enum ir_op_flags {
   IR_OPF_QUANT = 1u << 2,       /* integer/quantised op */
   IR_OPF_NO_FOLD = 1u << 3,     /* never constant-fold (e.g. random) */
   IR_OPF_INTERNAL = 1u << 4,    /* Ingot's own op: never in an ONNX file */
+  IR_OPF_MS_DOMAIN = 1u << 5,   /* ONNX Runtime contrib op: imported only
+                                   from domain "com.microsoft" */
 };
 
 typedef struct ir_graph ir_graph;
@@ -278,6 +280,11 @@ struct ir_node {
   uint32_t n_attrs;
   ir_attr *attrs;
   const void *params; /* typed, from ir_op_info.parse; see params.h */
+  /* Model nodes a pass folded into this one, so that engines name every
+   * node a step computes: one "PASS OP NAME" line each (NAME last, it may
+   * hold spaces), e.g. "fold-bn BatchNormalization bn1"; NULL if none.
+   * Arena memory. */
+  const char *fused;
 };
 
 struct ir_graph {

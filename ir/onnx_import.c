@@ -478,10 +478,13 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
                              "the model declares no opset_import, so its "
                              "ops' versions are unknown");
   g->opset = 0; /* none declared: only other domains' ops may appear */
+  int64_t ms_opset = 0; /* com.microsoft, ONNX Runtime's contrib ops */
   for (size_t i = 0; i < m->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = m->opset_import[i];
     if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0)
       g->opset = o->version;
+    else if (strcmp(o->domain, "com.microsoft") == 0)
+      ms_opset = o->version;
   }
   if (g->opset < 0 || g->opset > 21)
     return ingot_make_status(INGOT_INCOMPATIBLE,
@@ -599,15 +602,40 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
                       ? ir_graph_find_tensor(g, np->output[k])
                       : 0;
       const char *dom = np->domain ? np->domain : "";
+      /* Ops flagged IR_OPF_MS_DOMAIN (ONNX Runtime's contrib ops) exist
+       * only in domain com.microsoft, and only they are read from it. */
+      bool ms = strcmp(dom, "com.microsoft") == 0;
       ir_op op = IR_OP_INVALID;
-      if (!*dom || strcmp(dom, "ai.onnx") == 0) op = ir_op_lookup(optype);
+      if (!*dom || strcmp(dom, "ai.onnx") == 0 || ms)
+        op = ir_op_lookup(optype);
       if (op != IR_OP_INVALID && (ir_op_get(op)->flags & IR_OPF_INTERNAL))
         op = IR_OP_INVALID; /* Ingot's internal ops are not ONNX ops */
-      if (op != IR_OP_INVALID && g->opset == 0) {
-        s = ingot_make_status(INGOT_INVALID_ARGUMENT,
-                              "node '%s' (%s): the model imports no opset "
-                              "for the default ONNX domain",
+      bool op_ms = op != IR_OP_INVALID &&
+                   (ir_op_get(op)->flags & IR_OPF_MS_DOMAIN) != 0;
+      if (op_ms && !ms) {
+        s = ingot_make_status(INGOT_UNIMPLEMENTED,
+                              "node '%s': op '%s' exists only in domain "
+                              "com.microsoft (ONNX Runtime's contrib ops), "
+                              "not in the default ONNX domain",
                               nname, optype);
+        break;
+      }
+      if (ms && !op_ms) op = IR_OP_INVALID;
+      int64_t opset = ms ? ms_opset : g->opset;
+      if (op != IR_OP_INVALID && opset == 0) {
+        s = ingot_make_status(INGOT_INVALID_ARGUMENT,
+                              "node '%s' (%s%s%s): the model imports no "
+                              "opset for the %s domain",
+                              nname, dom, *dom ? "." : "", optype,
+                              ms ? "com.microsoft" : "default ONNX");
+        break;
+      }
+      if (op_ms && opset != 1) {
+        s = ingot_make_status(INGOT_INCOMPATIBLE,
+                              "node '%s' (com.microsoft.%s): the model "
+                              "imports com.microsoft opset %lld; Ingot "
+                              "reads its ops at version 1",
+                              nname, optype, (long long)opset);
         break;
       }
       if (op == IR_OP_INVALID) {
@@ -623,7 +651,7 @@ static ingot_status import_model(importer *im, const Onnx__ModelProto *m,
       if (s) break;
       ir_node *n = &g->nodes[nid];
       n->domain = ir_arena_strdup(ar, dom);
-      n->opset = (int)g->opset;
+      n->opset = (int)opset;
       if (np->n_attribute > 4096) {
         s = ir_node_error(n, INGOT_RESOURCE_EXHAUSTED, "too many attributes");
         break;

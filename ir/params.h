@@ -195,4 +195,15 @@ typedef struct ir_p_quant_axis {
   int64_t axis;
 } ir_p_quant_axis;
 
+/* com.microsoft QLinearAveragePool and QLinearGlobalAveragePool.  |pool|
+ * must stay the first member: qlinear_ms.c hands the node to pool.c's
+ * ref_infer_pool, which reads the params as an ir_p_pool, so the quantised
+ * pool's output shape follows AveragePool's rules exactly.  The global
+ * pool uses only |channels_last| (input N x spatial... x C, ONNX Runtime's
+ * NHWC form, instead of N x C x spatial...). */
+typedef struct ir_p_qlinear_pool {
+  ir_p_pool pool;
+  bool channels_last;
+} ir_p_qlinear_pool;
+
 #endif /* INGOT_IR_PARAMS_H */

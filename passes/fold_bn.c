@@ -7,7 +7,8 @@
  *          b'[o] = (b[o] - m[o]) * g[o] / sqrt(v[o] + eps) + beta[o].
  * The arithmetic is done in double and rounded once to float32, so the
  * folded Conv differs from Conv-then-BN by float rounding only (DESIGN §4;
- * tests compare engines with the fp32 tolerance).
+ * tests compare engines with the fp32 tolerance).  The Conv's |fused| list
+ * gains the BN (ir.h), so the engine's provenance names both nodes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -101,6 +102,16 @@ ingot_status pass_fold_bn(ir_graph *g, const pass_options *opt) {
     }
     conv->in[1] = wid;
     conv->in[2] = bid;
+    size_t had = conv->fused ? strlen(conv->fused) : 0;
+    size_t len = had + strlen(bn->name) + 40;
+    char *fused = ir_arena_alloc(&g->arena, len);
+    if (!fused) {
+      s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+      break;
+    }
+    snprintf(fused, len, "%s%sfold-bn BatchNormalization %s",
+             had ? conv->fused : "", had ? "\n" : "", bn->name);
+    conv->fused = fused;
     /* The conv now writes the BN's output tensor; the dead BN is left
      * "writing" the orphaned conv output, whose producer removal clears. */
     ir_tensor_id y = bn->out[0];

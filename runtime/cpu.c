@@ -27,11 +27,12 @@
 #define XFEATURE_XTILEDATA 18
 
 /* Names in bit order (ORDER INGOT_CPU in engine_format.h). */
-static const char *const feature_names[16] = {
+#define N_NAMES 17
+static const char *const feature_names[N_NAMES] = {
     "sse4.2",   "avx",        "avx2",       "fma",     "f16c",
     "avx512f",  "avx512bw",   "avx512dq",   "avx512vl", "avx512vnni",
     "avx512bf16", "avxvnni",  "amx-tile",   "amx-int8", "amx-bf16",
-    "bmi2"};
+    "bmi2",     "amx-fp16"};
 
 static uint64_t xgetbv0(void) {
   uint32_t lo, hi;
@@ -75,6 +76,7 @@ uint64_t rt_cpu_detect(void) {
     __cpuid_count(7, 1, a, b, c, d);
     if (os_avx && (a >> 4 & 1)) f |= INGOT_CPU_AVXVNNI;
     if (os_avx512 && (a >> 5 & 1)) f |= INGOT_CPU_AVX512BF16;
+    if (os_amx && (a >> 21 & 1)) f |= INGOT_CPU_AMX_FP16;
   }
   return f;
 }
@@ -85,8 +87,8 @@ const char *rt_cpu_names(uint64_t bits, char *buf, size_t n) {
   for (int i = 0; i < 64; i++) {
     if (!(bits >> i & 1)) continue;
     char unknown[16];
-    const char *name = feature_names[i & 15];
-    if (i >= 16) {
+    const char *name = i < N_NAMES ? feature_names[i] : NULL;
+    if (!name) {
       snprintf(unknown, sizeof unknown, "bit%d", i);
       name = unknown;
     }

@@ -37,11 +37,14 @@
 #define MAX_TASKS ((int64_t)1 << 31)
 #define MAX_ARENA (1ull << 40)
 #define MAX_DESC 4096            /* largest desc_size/step_size accepted */
-#define N_KINDS (INGOT_SECTION_BUILD_INFO + 1)
+#define N_KINDS (INGOT_SECTION_LLVM_IR + 1)
 
+/* LLVM_IR (text for tools) is known, so a duplicate is refused, and
+ * otherwise ignored: running an engine never reads it. */
 static const char *const kind_names[N_KINDS] = {
     "?",          "STRINGS", "TENSORS",   "PLAN",      "PROVENANCE",
-    "WEIGHTS",    "CPU_CODE", "GPU_PTX",  "GPU_CUBIN", "BUILD_INFO"};
+    "WEIGHTS",    "CPU_CODE", "GPU_PTX",  "GPU_CUBIN", "BUILD_INFO",
+    "LLVM_IR"};
 
 const char *ingot_version(void) { return INGOT_RT_VERSION; }
 

@@ -30,6 +30,9 @@
  *               function (ABI below).
  *   BUILD_INFO  text, "key: value" lines (command line, graph hash, ...).
  *   GPU_PTX, GPU_CUBIN  reserved for the CUDA path.
+ *   LLVM_IR     optional (format 1.1): the optimised LLVM IR of every step
+ *               function as text (`ingot build --keep-ir`), for
+ *               `ingot inspect --ir`.  Runtimes ignore it.
  *
  * Step ABI (System V x86-64):
  *   void step(uint8_t *arena, const uint8_t *weights,
@@ -45,7 +48,7 @@
 
 #define INGOT_MAGIC "INGOT\0\0\0" /* 8 bytes, with the two padding NULs */
 #define INGOT_FORMAT_MAJOR 1
-#define INGOT_FORMAT_MINOR 0
+#define INGOT_FORMAT_MINOR 1 /* 1.1: LLVM_IR section, AMX_FP16 bit */
 #define INGOT_HEADER_SIZE 256
 #define INGOT_SECTION_ALIGN 64
 #define INGOT_MAX_RANK 8
@@ -68,6 +71,7 @@ enum ingot_cpu_feature {
   INGOT_CPU_AMX_INT8 = 1u << 13,
   INGOT_CPU_AMX_BF16 = 1u << 14,
   INGOT_CPU_BMI2 = 1u << 15,
+  INGOT_CPU_AMX_FP16 = 1u << 16, /* format 1.1 */
 };
 
 enum ingot_section_kind {
@@ -80,6 +84,7 @@ enum ingot_section_kind {
   INGOT_SECTION_GPU_PTX = 7,
   INGOT_SECTION_GPU_CUBIN = 8,
   INGOT_SECTION_BUILD_INFO = 9,
+  INGOT_SECTION_LLVM_IR = 10, /* format 1.1, optional */
 };
 
 typedef struct ingot_file_header {

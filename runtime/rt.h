@@ -8,6 +8,7 @@
  *   pool.c        persistent thread pool running one step over [0, tasks)
  *   convert.c     dtype conversion and NCHW<->NHWC at the session's edges
  *   session.c     arena, inputs, run, outputs
+ *   profile.c     profiled runs: step times, traces, hardware counters
  */
 #ifndef INGOT_RT_H
 #define INGOT_RT_H
@@ -22,9 +23,10 @@
 /*===--- cpu.c ------------------------------------------------------------===*/
 
 /* Every INGOT_CPU_* bit this runtime knows; others are refused. */
-#define RT_CPU_KNOWN ((uint64_t)0xffff)
-#define RT_CPU_AMX \
-  ((uint64_t)(INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8 | INGOT_CPU_AMX_BF16))
+#define RT_CPU_KNOWN ((uint64_t)0x1ffff)
+#define RT_CPU_AMX                                                      \
+  ((uint64_t)(INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8 | INGOT_CPU_AMX_BF16 | \
+              INGOT_CPU_AMX_FP16))
 
 /* INGOT_CPU_* bits that this CPU has and the OS has enabled (XCR0). */
 uint64_t rt_cpu_detect(void);
@@ -83,6 +85,11 @@ void rt_pool_run_inline(rt_step_fn fn, uint8_t *arena, const uint8_t *weights,
                         int64_t tasks);
 void rt_pool_run(rt_pool *p, rt_step_fn fn, uint8_t *arena,
                  const uint8_t *weights, int64_t tasks);
+/* rt_pool_run with every chunk bracketed by rt_prof_chunk_begin/end on
+ * the thread that runs it (profile.c); chunk i runs on thread i. */
+typedef struct rt_prof rt_prof;
+void rt_pool_run_probed(rt_pool *p, rt_prof *prof, rt_step_fn fn,
+                        uint8_t *arena, const uint8_t *weights, int64_t tasks);
 int rt_pool_threads(const rt_pool *p);
 void rt_pool_destroy(rt_pool *p);
 
@@ -123,6 +130,39 @@ struct ingot_engine {
 };
 
 void rt_engine_retain(ingot_engine *e);
+
+/* Whether step |st| runs on the calling thread only (RT_PARALLEL_MIN_WORK)
+ * and how many threads a pool of |threads| splits it over. */
+static inline int rt_step_inline(const rt_step *st) {
+  return st->ops + st->bytes < RT_PARALLEL_MIN_WORK;
+}
+static inline int rt_step_threads(const rt_step *st, int threads) {
+  if (rt_step_inline(st) || st->tasks <= 1) return 1;
+  return st->tasks < threads ? (int)st->tasks : threads;
+}
+
+/*===--- profile.c --------------------------------------------------------===*/
+
+/* A session's profiling state; NULL until profiling is first turned on.
+ * Only the session's thread calls these, between runs, except the chunk
+ * hooks, which pool threads call during a probed step on their own
+ * per-thread slots. */
+ingot_status rt_prof_create(const ingot_engine *e, int threads, rt_prof **out);
+void rt_prof_destroy(rt_prof *p);
+/* Sets the INGOT_PROFILE_* flags of later runs (tests the counters the
+ * first time INGOT_PROFILE_COUNTERS is asked for). */
+ingot_status rt_prof_set_flags(rt_prof *p, unsigned flags);
+void rt_prof_reset(rt_prof *p);
+/* One run of every step with the current flags (non-zero). */
+ingot_status rt_prof_run(rt_prof *p, const ingot_engine *e, rt_pool *pool,
+                         uint8_t *arena);
+void rt_prof_chunk_begin(rt_prof *p, int thread);
+void rt_prof_chunk_end(rt_prof *p, int thread, int64_t task_begin,
+                       int64_t task_end);
+void rt_prof_summary(const rt_prof *p, ingot_profile_summary *out);
+ingot_status rt_prof_step(const rt_prof *p, int step, ingot_step_profile *out);
+ingot_status rt_prof_event(const rt_prof *p, size_t index,
+                           ingot_profile_event *out);
 
 /*===--- convert.c --------------------------------------------------------===*/
 

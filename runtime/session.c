@@ -7,7 +7,8 @@
  * never reuses an input's bytes), so a benchmark sets them once.  Running
  * calls every step of the plan in order through the session's thread pool,
  * which returns only when the step is complete: that is the barrier
- * between steps.
+ * between steps.  With profiling on, profile.c runs the steps instead
+ * (ingot_session_run tests one flag word; the loop here reads no clock).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +24,13 @@ struct ingot_session {
   rt_pool *pool;
   uint8_t *input_set; /* per input: set since the session was created */
   int has_run;
+  unsigned profiling; /* INGOT_PROFILE_* flags of the next run */
+  rt_prof *prof;      /* results; NULL until profiling is first set */
 };
 
 void ingot_session_destroy(ingot_session *s) {
   if (!s) return;
+  rt_prof_destroy(s->prof);
   rt_pool_destroy(s->pool);
   free(s->arena);
   free(s->input_set);
@@ -134,17 +138,86 @@ ingot_status ingot_session_run(ingot_session *s) {
       return ingot_make_status(INGOT_FAILED_PRECONDITION,
                                "input '%s' has not been set",
                                e->tensors[i].name);
+  if (s->profiling) {
+    INGOT_RETURN_IF_ERROR(rt_prof_run(s->prof, e, s->pool, s->arena));
+    s->has_run = 1;
+    return NULL;
+  }
   for (uint32_t i = 0; i < e->n_steps; i++) {
     const rt_step *st = &e->steps[i];
     /* Waking other threads costs microseconds (far more on a busy
      * machine); a step with less work than that runs on the caller. */
-    if (st->ops + st->bytes < RT_PARALLEL_MIN_WORK)
+    if (rt_step_inline(st))
       rt_pool_run_inline(st->fn, s->arena, e->weights, st->tasks);
     else
       rt_pool_run(s->pool, st->fn, s->arena, e->weights, st->tasks);
   }
   s->has_run = 1;
   return NULL;
+}
+
+/*===--- profiling (the work is in profile.c) -----------------------------===*/
+
+ingot_status ingot_session_set_profiling(ingot_session *s, unsigned flags) {
+  if (!s)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "set_profiling: NULL session");
+  unsigned known =
+      INGOT_PROFILE_TIME | INGOT_PROFILE_TRACE | INGOT_PROFILE_COUNTERS;
+  if (flags & ~known)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "set_profiling: unknown flags 0x%x",
+                             flags & ~known);
+  if (flags && !s->prof)
+    INGOT_RETURN_IF_ERROR(
+        rt_prof_create(s->engine, rt_pool_threads(s->pool), &s->prof));
+  if (s->prof) INGOT_RETURN_IF_ERROR(rt_prof_set_flags(s->prof, flags));
+  s->profiling = flags;
+  return NULL;
+}
+
+void ingot_session_profile_reset(ingot_session *s) {
+  if (s && s->prof) rt_prof_reset(s->prof);
+}
+
+ingot_status ingot_session_profile_summary(const ingot_session *s,
+                                           ingot_profile_summary *out) {
+  if (!s || !out)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "profile summary: NULL argument");
+  memset(out, 0, sizeof *out);
+  out->counters_note = "profiling was never turned on";
+  if (s->prof) rt_prof_summary(s->prof, out);
+  return NULL;
+}
+
+ingot_status ingot_session_step_profile(const ingot_session *s, int step,
+                                        ingot_step_profile *out) {
+  if (!s || !out)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "step profile: NULL argument");
+  if (step < 0 || (uint32_t)step >= s->engine->n_steps)
+    return ingot_make_status(INGOT_OUT_OF_RANGE,
+                             "step index %d out of range (the plan has %u)",
+                             step, s->engine->n_steps);
+  if (!s->prof) {
+    memset(out, 0, sizeof *out);
+    out->threads = rt_step_threads(&s->engine->steps[step],
+                                   rt_pool_threads(s->pool));
+    return NULL;
+  }
+  return rt_prof_step(s->prof, step, out);
+}
+
+ingot_status ingot_session_profile_event(const ingot_session *s, size_t index,
+                                         ingot_profile_event *out) {
+  if (!s || !out)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "profile event: NULL argument");
+  if (!s->prof)
+    return ingot_make_status(INGOT_OUT_OF_RANGE,
+                             "profile event %zu: nothing was recorded", index);
+  return rt_prof_event(s->prof, index, out);
 }
 
 ingot_status ingot_session_get_output(ingot_session *s, int index,

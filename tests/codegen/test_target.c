@@ -32,6 +32,7 @@ static const struct {
     {"__AMX_TILE__", INGOT_CPU_AMX_TILE},
     {"__AMX_INT8__", INGOT_CPU_AMX_INT8},
     {"__AMX_BF16__", INGOT_CPU_AMX_BF16},
+    {"__AMX_FP16__", INGOT_CPU_AMX_FP16},
 };
 
 /* The INGOT_CPU_* bits clang enables for -march=|march|; -1 on failure. */
@@ -92,7 +93,9 @@ int main(int argc, char **argv) {
     CHECK(strncmp(p, q + 1, a < b ? a : b) <= 0);
   }
   if (host.cpu_features & INGOT_CPU_AMX_INT8) {
-    CHECK(!strcmp(host.cpu, "sapphirerapids"));
+    CHECK(!strcmp(host.cpu, (host.cpu_features & INGOT_CPU_AMX_FP16)
+                                ? "graniterapids"
+                                : "sapphirerapids"));
     CHECK(host.isa == CG_ISA_AVX512);
     CHECK(strstr(host.features, "+amx-int8"));
   }
@@ -116,7 +119,7 @@ int main(int argc, char **argv) {
       {"x86-64-v3", CG_ISA_AVX2},        {"x86-64-v4", CG_ISA_AVX512},
       {"haswell", CG_ISA_AVX2},          {"skylake-avx512", CG_ISA_AVX512},
       {"cascadelake", CG_ISA_AVX512},    {"icelake-server", CG_ISA_AVX512},
-      {"sapphirerapids", CG_ISA_AVX512},
+      {"sapphirerapids", CG_ISA_AVX512}, {"graniterapids", CG_ISA_AVX512},
   };
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
     CHECK_OK(cg_target_named(named[i].name, &t));

@@ -12,7 +12,8 @@ eng="$tmp/cnn.ingot"
 "$ingot" build "$models/cnn.onnx" -o "$tmp/again.ingot" --dump-ir fold-bn >/dev/null 2>&1
 cmp "$eng" "$tmp/again.ingot"
 "$ingot" inspect "$eng" --check
-"$ingot" inspect "$eng" | grep -q "k_plan_relayout"
+insp=$("$ingot" inspect "$eng")  # not piped: grep -q would close the pipe early
+grep -q "k_plan_relayout" <<<"$insp"
 ref=$("$ingot" run "$models/cnn.onnx" --reference --input "input=$models/cnn.input.npy" --top 5 | grep '#')
 got=$("$ingot" run "$eng" --input "input=$models/cnn.input.npy" --top 5 --output "$tmp/out" | grep '#')
 # Same classes in the same order; values agree to the printed precision.

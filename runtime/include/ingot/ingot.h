@@ -199,6 +199,71 @@ ingot_status ingot_session_get_output(ingot_session *session, int index,
                                       ingot_dtype dtype, void *data,
                                       size_t nbytes);
 
+/*===------------------------------------------------------------------===*/
+/* Profiling                                                               */
+/*===------------------------------------------------------------------===*/
+
+/* What later runs of a session record (flags, combined with |).  With none
+ * set, run is the plain loop and reads no clock. */
+enum ingot_profile_flags {
+  INGOT_PROFILE_TIME = 1,     /* each step's wall time: one clock read a step */
+  INGOT_PROFILE_TRACE = 2,    /* TIME plus events: runs, steps and, per
+                                 thread, the task range it ran and when */
+  INGOT_PROFILE_COUNTERS = 4, /* cycles, instructions, cache misses per step
+                                 (perf_event_open; two reads a chunk, so
+                                 combine with TIME only knowingly) */
+};
+
+/* Sets what later runs of |session| record; 0 turns profiling off.
+ * Results accumulate over runs until ingot_session_profile_reset, also
+ * while off; they take about 8 bytes per step and timed run, plus 48 per
+ * event.  Counters that the kernel refuses are not an error: the summary
+ * says why they are off.  Unknown flags are INVALID_ARGUMENT. */
+ingot_status ingot_session_set_profiling(ingot_session *session,
+                                         unsigned flags);
+void ingot_session_profile_reset(ingot_session *session);
+
+typedef struct ingot_profile_summary {
+  long long timed_runs, traced_runs, counter_runs;
+  double timer_overhead_ns;  /* cost of one clock read, measured when
+                                profiling starts, taken off each step time */
+  int counters;              /* 1: hardware counters work here */
+  const char *counters_note; /* why they are off ("" when on); borrowed */
+  size_t events;
+} ingot_profile_summary;
+ingot_status ingot_session_profile_summary(const ingot_session *session,
+                                           ingot_profile_summary *out);
+
+/* Step |step| (plan order) over the runs recorded so far. */
+typedef struct ingot_step_profile {
+  long long runs;                  /* timed runs */
+  double min_us, median_us, mean_us, max_us;
+  int threads;                     /* threads the step is split over */
+  long long counter_runs;          /* runs with counts from every thread */
+  double cycles, instructions, cache_misses; /* per run, all threads */
+} ingot_step_profile;
+ingot_status ingot_session_step_profile(const ingot_session *session,
+                                        int step, ingot_step_profile *out);
+
+typedef enum ingot_event_kind {
+  INGOT_EVENT_RUN = 1,   /* one ingot_session_run, on thread 0 */
+  INGOT_EVENT_STEP = 2,  /* one step as the calling thread saw it */
+  INGOT_EVENT_CHUNK = 3, /* tasks [task_begin, task_end) of a step on one
+                            thread */
+} ingot_event_kind;
+typedef struct ingot_profile_event {
+  ingot_event_kind kind;
+  int step;       /* -1 for a run */
+  int thread;     /* 0: the thread calling run; 1..: the pool's workers */
+  long long run;  /* traced run, counted from 0 since the last reset */
+  long long task_begin, task_end;
+  double start_us, duration_us; /* start: from the first traced run */
+} ingot_profile_event;
+/* Event |index| < summary.events, in the order recorded. */
+ingot_status ingot_session_profile_event(const ingot_session *session,
+                                         size_t index,
+                                         ingot_profile_event *out);
+
 #define INGOT_RETURN_IF_ERROR(expr)        \
   do {                                     \
     ingot_status ingot_s_ = (expr);        \

@@ -846,6 +846,8 @@ static void write_node(exporter *e, const ir_node *n) {
   layer_open(e, lid, n->name, info->name, "ingot");
   sb_printf(&e->x, " inputs=\"%d\" outputs=\"%d\"", n_in, (int)n->n_out);
   if (n->opset != e->g->opset) sb_printf(&e->x, " opset=\"%d\"", n->opset);
+  if (n->domain && *n->domain)
+    sb_printf(&e->x, " domain=\"%s\"", n->domain);
   if (kinds.n) sb_printf(&e->x, " kinds=\"%s\"", kinds.p);
   sb_str(&e->x, ">\n");
   if (data.n) sb_printf(&e->x, "\t\t\t<data%s />\n", data.p);

@@ -859,6 +859,16 @@ static ingot_status map_ingot(xi *im, const xi_layer *L, const ir_tensor_id *in,
                     "version=\"ingot\" names op '%s', which Ingot does not "
                     "know",
                     L->type);
+  /* ONNX Runtime's com.microsoft ops keep their domain (ONNX files check
+   * the same pairing in onnx_import.c). */
+  const char *domain = prop(im, L->node, "domain");
+  bool ms = (ir_op_get(op)->flags & IR_OPF_MS_DOMAIN) != 0;
+  if (domain && *domain && strcmp(domain, "com.microsoft") != 0)
+    return xi_error(L, INGOT_UNIMPLEMENTED, "domain '%s' is not supported",
+                    domain);
+  if (domain && *domain && !ms)
+    return xi_error(L, INGOT_INVALID_ARGUMENT,
+                    "op '%s' is not in domain com.microsoft", L->type);
   int64_t nin, nout, opset;
   const char *s = prop(im, L->node, "inputs");
   if (!s || !parse_i64(s, &nin) || nin < 0 || nin > 4096)
@@ -903,6 +913,14 @@ static ingot_status map_ingot(xi *im, const xi_layer *L, const ir_tensor_id *in,
   if (st) return st;
   ir_node *n = &im->g->nodes[nid];
   n->opset = (int)opset;
+  if (ms) {
+    if (opset != 1)
+      return xi_error(L, INGOT_INCOMPATIBLE,
+                      "com.microsoft op '%s' at opset %lld (only 1 is "
+                      "supported)",
+                      L->type, (long long)opset);
+    n->domain = "com.microsoft";
+  }
   const char *kinds = prop(im, L->node, "kinds");
   if (!kinds || !*kinds) return NULL;
   int count = 1;

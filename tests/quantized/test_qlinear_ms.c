@@ -670,7 +670,8 @@ static void test_domains_and_errors(void) {
   }
   binary(&b, "QLinearAdd", IR_U8, 1, d2, a, 1, 0, 1, d2, a, 1, 0, 1, 0);
   b.node.domain = "";
-  qb_expect_error(&b, INGOT_UNIMPLEMENTED, "exists only in domain com.microsoft",
+  qb_expect_error(&b, INGOT_UNIMPLEMENTED,
+                  "exists only in domain com.microsoft",
                   "QLinearAdd in the default domain");
   binary(&b, "QLinearAdd", IR_U8, 1, d2, a, 1, 0, 1, d2, a, 1, 0, 1, 0);
   b.model.n_opset_import = 1;

@@ -13,6 +13,11 @@
  *    of the output are updated one kernel tap at a time, with the range of
  *    valid output positions per tap precomputed, so the innermost loop is a
  *    contiguous (for stride 1) multiply-add with no bounds checks.
+ *  - conv_int: ConvInteger and QLinearConv with 8-bit x and w, the same
+ *    loops on int32 values shifted by their zero points, accumulated
+ *    modulo 2^32: bit-identical to wrap_i32 of conv_ref's exact sum
+ *    (int_fast_ok says when; otherwise, or when the environment variable
+ *    INGOT_REF_CONV_GENERIC is set, as the tests do, conv_ref runs).
  * ConvTranspose has one kernel, in double, for every dtype: it scatters
  * each input row through the kernel taps, again with precomputed ranges.
  * The ConvTranspose padding split follows the spec: with output_shape or
@@ -375,6 +380,65 @@ static bool conv_f32(const conv_geom *geo, const float *x, const float *w,
   return true;
 }
 
+/* The exact integer fast path of ConvInteger and QLinearConv: x and w
+ * arrive already shifted by their zero points as int32 (|value| <= 510, so
+ * every product fits int32), and y[b,m,o] = bias[m] + Σ x·w is accumulated
+ * modulo 2^32 in uint32 — the same bits as wrap_i32 of conv_ref's exact
+ * double sum, in any order.  Loops as in conv_f32. */
+static bool conv_int(const conv_geom *geo, const int32_t *x, const int32_t *w,
+                     const int32_t *bias, uint32_t *y) {
+  conv_geom g = *geo;
+  bool pointwise = true;
+  for (int j = 0; j < 3; j++)
+    pointwise = pointwise && g.k[j] == 1 && g.s[j] == 1 && g.pb[j] == 0 &&
+                g.out[j] == g.in[j];
+  if (pointwise) { /* 1x1: one long row per plane */
+    g.out[2] = g.in[2] = geo_size(geo->in);
+    g.out[0] = g.out[1] = g.in[0] = g.in[1] = 1;
+  }
+  int64_t *rng = tap_ranges(&g, g.out, g.in);
+  if (!rng) return false;
+  const int64_t *r0 = rng, *r1 = r0 + 2 * g.k[0], *r2 = r1 + 2 * g.k[1];
+  int64_t cg = g.c / g.group, mg = g.m / g.group;
+  int64_t isz = geo_size(g.in), osz = geo_size(g.out), ksz = geo_size(g.k);
+  for (int64_t b = 0; b < g.batch; b++)
+    for (int64_t m = 0; m < g.m; m++) {
+      uint32_t *yp = y + (b * g.m + m) * osz;
+      uint32_t bv = bias ? (uint32_t)bias[m] : 0u;
+      for (int64_t i = 0; i < osz; i++) yp[i] = bv;
+      for (int64_t ci = 0; ci < cg; ci++) {
+        const int32_t *xp = x + (b * g.c + m / mg * cg + ci) * isz;
+        const int32_t *wp = w + (m * cg + ci) * ksz;
+        for (int64_t k0 = 0; k0 < g.k[0]; k0++)
+          for (int64_t k1 = 0; k1 < g.k[1]; k1++)
+            for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
+              int32_t wv = wp[(k0 * g.k[1] + k1) * g.k[2] + k2];
+              int64_t lo = r2[2 * k2], len = r2[2 * k2 + 1] - lo;
+              int64_t off = lo * g.s[2] + k2 * g.d[2] - g.pb[2];
+              if (len <= 0 || wv == 0) continue;
+              for (int64_t o0 = r0[2 * k0]; o0 < r0[2 * k0 + 1]; o0++) {
+                int64_t i0 = o0 * g.s[0] + k0 * g.d[0] - g.pb[0];
+                for (int64_t o1 = r1[2 * k1]; o1 < r1[2 * k1 + 1]; o1++) {
+                  int64_t i1 = o1 * g.s[1] + k1 * g.d[1] - g.pb[1];
+                  uint32_t *restrict yr =
+                      yp + (o0 * g.out[1] + o1) * g.out[2] + lo;
+                  const int32_t *restrict xr =
+                      xp + (i0 * g.in[1] + i1) * g.in[2] + off;
+                  if (g.s[2] == 1)
+                    for (int64_t t = 0; t < len; t++)
+                      yr[t] += (uint32_t)(wv * xr[t]);
+                  else
+                    for (int64_t t = 0; t < len; t++)
+                      yr[t] += (uint32_t)(wv * xr[t * g.s[2]]);
+                }
+              }
+            }
+      }
+    }
+  free(rng);
+  return true;
+}
+
 /* ConvTranspose: scatters each input element through the kernel. */
 static bool conv_transpose_f64(const conv_geom *g, const double *x,
                                const double *w, const double *bias,
@@ -631,6 +695,76 @@ static ingot_status run_f64(const ir_node *n, const conv_geom *g,
   return NULL;
 }
 
+
+/* Whether run_int gives exactly run_f64's bits: 8-bit x and w, int32 (or
+ * no) bias, integral zero points within 8-bit range (so |x−zx|, |w−zw| <=
+ * 510 and products fit int32) and a reduction short enough that conv_ref's
+ * double sum is exact. */
+static bool int_fast_ok(const conv_geom *g, const ir_value *x, double zx,
+                        const ir_value *w, const double *zw, int64_t nzw,
+                        const ir_value *bias) {
+  /* INGOT_REF_CONV_GENERIC (set by tests/quantized) sends ConvInteger and
+   * QLinearConv through the generic path, so the fast integer path can be
+   * compared with it bit for bit.  No global state: the environment. */
+  if (getenv("INGOT_REF_CONV_GENERIC")) return false;
+  if ((x->dtype != IR_U8 && x->dtype != IR_I8) ||
+      (w->dtype != IR_U8 && w->dtype != IR_I8) ||
+      (bias && bias->dtype != IR_I32))
+    return false;
+  if (g->group < 1 || g->c / g->group * geo_size(g->k) > ((int64_t)1 << 30))
+    return false;
+  for (int64_t i = -1; i < nzw; i++) {
+    double z = i < 0 ? zx : zw[i];
+    if (!(z >= -255.0 && z <= 255.0) || z != (double)(int64_t)z) return false;
+  }
+  return true;
+}
+
+/* |v| (uint8 or int8) minus its zero point (as load_f64) as int32. */
+static int32_t *load_i32(const ir_value *v, const double *zp, int64_t nzp,
+                         int64_t block) {
+  size_t count = ir_shape_numel(&v->shape);
+  int32_t *d = malloc((count ? count : 1) * sizeof *d);
+  if (!d) return NULL;
+  const uint8_t *u = v->data;
+  const int8_t *s = v->data;
+  for (size_t i = 0; i < count;) {
+    int64_t c = nzp == 1 ? 0 : (int64_t)i / block % nzp;
+    int32_t z = (int32_t)zp[c];
+    size_t end =
+        nzp == 1 ? count : ((size_t)i / (size_t)block + 1) * (size_t)block;
+    if (end > count) end = count;
+    if (v->dtype == IR_U8)
+      for (; i < end; i++) d[i] = (int32_t)u[i] - z;
+    else
+      for (; i < end; i++) d[i] = (int32_t)s[i] - z;
+  }
+  return d;
+}
+
+/* run_f64's integer twin (forward only): the malloc'd *out_y holds the
+ * accumulators modulo 2^32. */
+static ingot_status run_int(const ir_node *n, const conv_geom *g,
+                            const ir_value *x, double zx, const ir_value *w,
+                            const double *zw, int64_t nzw,
+                            const ir_value *bias, uint32_t **out_y) {
+  size_t ny = (size_t)(g->batch * g->m * geo_size(g->out));
+  int64_t wblock = ir_shape_numel(&w->shape) / (size_t)(g->m ? g->m : 1);
+  int32_t *xd = load_i32(x, &zx, 1, 1);
+  int32_t *wd = load_i32(w, zw, nzw, wblock ? wblock : 1);
+  uint32_t *yd = malloc((ny ? ny : 1) * sizeof *yd);
+  bool ok = xd && wd && yd &&
+            conv_int(g, xd, wd, bias ? bias->data : NULL, yd);
+  free(xd);
+  free(wd);
+  if (!ok) {
+    free(yd);
+    return oom(n);
+  }
+  *out_y = yd;
+  return NULL;
+}
+
 static ingot_status eval_float(const ir_node *n, const ir_value *in, int nin,
                                ir_value *out) {
   conv_geom g;
@@ -681,13 +815,18 @@ ingot_status ref_eval_conv_integer(const ir_node *n, const ir_value *in,
   if (!zw) return oom(n);
   ingot_status s = quant_vec(n, in, nin, 2, 1, &zx, &nzx);
   if (!s) s = quant_vec(n, in, nin, 3, g.m, zw, &nzw);
-  if (!s) s = run_f64(n, &g, &in[0], &zx, &in[1], zw, nzw, NULL, &y);
+  uint32_t *yi = NULL;
+  bool fast = !s && int_fast_ok(&g, &in[0], zx, &in[1], zw, nzw, NULL);
+  if (!s && fast) s = run_int(n, &g, &in[0], zx, &in[1], zw, nzw, NULL, &yi);
+  if (!s && !fast) s = run_f64(n, &g, &in[0], &zx, &in[1], zw, nzw, NULL, &y);
   free(zw);
   if (s) return s;
   int32_t *yo = out[0].data;
   size_t ny = ir_shape_numel(&out[0].shape);
-  for (size_t i = 0; i < ny; i++) yo[i] = wrap_i32(y[i]);
+  for (size_t i = 0; i < ny; i++)
+    yo[i] = fast ? (int32_t)yi[i] : wrap_i32(y[i]);
   free(y);
+  free(yi);
   return NULL;
 }
 
@@ -717,7 +856,10 @@ ingot_status ref_eval_qlinear_conv(const ir_node *n, const ir_value *in,
   if (!s) s = quant_vec(n, in, nin, 6, 1, &sy, &nsy);
   if (!s) s = quant_vec(n, in, nin, 7, 1, &zy, &nzy);
   const ir_value *bias = ref_has(in, nin, 8) ? &in[8] : NULL;
-  if (!s) s = run_f64(n, &g, &in[0], &zx, &in[3], zw, nzw, bias, &y);
+  uint32_t *yi = NULL;
+  bool fast = !s && int_fast_ok(&g, &in[0], zx, &in[3], zw, nzw, bias);
+  if (!s && fast) s = run_int(n, &g, &in[0], zx, &in[3], zw, nzw, bias, &yi);
+  if (!s && !fast) s = run_f64(n, &g, &in[0], &zx, &in[3], zw, nzw, bias, &y);
   if (s) {
     free(sw);
     free(zw);
@@ -732,13 +874,16 @@ ingot_status ref_eval_qlinear_conv(const ir_node *n, const ir_value *in,
       float mult = (float)sx * (float)sw[nsw == 1 ? 0 : m];
       mult = mult / (float)sy;
       size_t base = (size_t)((b * g.m + m) * osz);
-      for (int64_t i = 0; i < osz; i++)
-        ir_store_i64(yt, out[0].data, base + (size_t)i,
-                     requantise(wrap_i32(y[base + (size_t)i]), mult,
-                                (int64_t)zy, lo, hi));
+      for (int64_t i = 0; i < osz; i++) {
+        size_t e = base + (size_t)i;
+        int32_t acc = fast ? (int32_t)yi[e] : wrap_i32(y[e]);
+        ir_store_i64(yt, out[0].data, e,
+                     requantise(acc, mult, (int64_t)zy, lo, hi));
+      }
     }
   free(sw);
   free(zw);
   free(y);
+  free(yi);
   return NULL;
 }

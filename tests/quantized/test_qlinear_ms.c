@@ -45,7 +45,7 @@ typedef struct qb {
   Onnx__AttributeProto attrs[8], *attr_ptrs[8];
   int64_t attr_ints[8][2 * IR_MAX_RANK];
   char names[QB_MAX][16];
-  uint8_t blobs[QB_MAX][8];
+  uint8_t blobs[QB_MAX][256];
   int n_names;
   ir_value feeds[QB_MAX];
   int n_feeds;
@@ -605,6 +605,139 @@ static void test_avgpool_vs_float(void) {
          "(%d ties rounded the other way)\n", cases, off_by_one);
 }
 
+/*===--- QLinearConv and ConvInteger: fast path = generic path --------===*/
+
+
+static uint64_t qc_rng = 7;
+static uint64_t qc_next(uint64_t mod) {
+  qc_rng = qc_rng * 6364136223846793005ull + 1442695040888963407ull;
+  return (qc_rng >> 33) % mod;
+}
+
+/* Random 1-D/2-D/3-D geometries (groups, depthwise, strides, dilations,
+ * asymmetric pads, SAME_*), uint8/int8 x and w, odd zero points,
+ * per-tensor or per-channel w scales and zero points, with and without
+ * bias: the integer fast path must give the generic path's bytes. */
+static void test_qconv_fast(void) {
+  int cases = 0, rejected = 0, trials = 0;
+  while (cases < 240 && trials < 2000) {
+    int trial = trials++;
+    bool integer = trial % 4 == 3; /* ConvInteger, else QLinearConv */
+    int nsp = 1 + (int)qc_next(3);
+    int64_t group = 1 + (int64_t)qc_next(3);
+    bool depthwise = qc_next(4) == 0;
+    int64_t cg = depthwise ? 1 : 1 + (int64_t)qc_next(3);
+    int64_t mg = 1 + (int64_t)qc_next(3);
+    if (depthwise) group = 1 + (int64_t)qc_next(6);
+    int64_t c = group * cg, m = group * mg;
+    int64_t xd[5] = {1 + (int64_t)qc_next(2), c}, wd[5] = {m, cg};
+    int64_t k[3], s[3], d[3], p[6];
+    for (int i = 0; i < nsp; i++) {
+      int64_t hi = nsp == 3 ? 5 : nsp == 2 ? 9 : 17;
+      xd[2 + i] = 1 + (int64_t)qc_next((uint64_t)hi);
+      k[i] = wd[2 + i] = 1 + (int64_t)qc_next(3);
+      s[i] = 1 + (int64_t)qc_next(3);
+      d[i] = 1 + (int64_t)qc_next(2);
+      p[i] = (int64_t)qc_next(3);
+      p[nsp + i] = (int64_t)qc_next(3);
+    }
+    int autopad = qc_next(8) == 0 ? 1 + (int)qc_next(3) : 0;
+    static char *const pads[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER",
+                                 "VALID"};
+    int rank = 2 + nsp;
+    size_t nx = 1, nw = 1;
+    for (int i = 0; i < rank; i++) {
+      nx *= (size_t)xd[i];
+      nw *= (size_t)wd[i];
+    }
+    ir_dtype xt = qc_next(2) ? IR_U8 : IR_I8, wt = qc_next(2) ? IR_U8 : IR_I8;
+    ir_dtype yt = qc_next(2) ? IR_U8 : IR_I8;
+    uint8_t *x = malloc(nx), *w = malloc(nw);
+    for (size_t i = 0; i < nx; i++) x[i] = (uint8_t)qc_next(256);
+    for (size_t i = 0; i < nw; i++) w[i] = (uint8_t)qc_next(256);
+    uint8_t zx = (uint8_t)(qc_next(128) * 2 + 1), zy = (uint8_t)qc_next(256);
+    bool per_channel = qc_next(2), has_bias = qc_next(3) != 0;
+    int nzw = per_channel ? (int)m : 1;
+    uint8_t zw[64];
+    float sw[64], sx = 0.01f + (float)qc_next(1000) / 4096.0f;
+    float sy = 0.5f + (float)qc_next(1000) / 64.0f;
+    int32_t bias[64];
+    for (int i = 0; i < nzw; i++) {
+      zw[i] = (uint8_t)qc_next(256);
+      sw[i] = 0.001f + (float)qc_next(1000) / 8192.0f;
+    }
+    for (int64_t i = 0; i < m; i++) /* some near the int32 ends */
+      bias[i] = qc_next(5) == 0 ? (int32_t)(INT32_MAX - (int32_t)qc_next(99))
+                                : (int32_t)qc_next(200001) - 100000;
+    qb b;
+    ir_value y[2];
+    ingot_status st[2];
+    for (int j = 0; j < 2; j++) {
+      if (integer) {
+        qb_init(&b, "ConvInteger", "", 0);
+        qb_data(&b, xt, rank, xd, x);
+        qb_data(&b, wt, rank, wd, w);
+        qb_const(&b, xt, &zx, 1, 1);
+        qb_const(&b, wt, zw, 1, nzw);
+      } else {
+        qb_init(&b, "QLinearConv", "", 0);
+        qb_data(&b, xt, rank, xd, x);
+        qb_scale(&b, sx);
+        qb_const(&b, xt, &zx, 1, 1);
+        qb_data(&b, wt, rank, wd, w);
+        qb_const(&b, IR_F32, sw, 4, nzw);
+        qb_const(&b, wt, zw, 1, nzw);
+        qb_scale(&b, sy);
+        qb_const(&b, yt, &zy, 1, 1);
+        if (has_bias) qb_data(&b, IR_I32, 1, &m, bias);
+      }
+      qb_attr_ints(&b, "kernel_shape", k, nsp);
+      qb_attr_ints(&b, "strides", s, nsp);
+      qb_attr_ints(&b, "dilations", d, nsp);
+      qb_attr_int(&b, "group", group);
+      if (autopad == 0) qb_attr_ints(&b, "pads", p, 2 * nsp);
+      Onnx__AttributeProto *a = qb_attr(&b, "auto_pad");
+      a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+      a->has_s = 1;
+      a->s.data = (uint8_t *)pads[autopad];
+      a->s.len = strlen(pads[autopad]);
+      /* ir/ref/conv.c: INGOT_REF_CONV_GENERIC forces the generic kernel. */
+      if (j)
+        setenv("INGOT_REF_CONV_GENERIC", "1", 1);
+      st[j] = qb_eval(&b, &y[j], NULL);
+      unsetenv("INGOT_REF_CONV_GENERIC");
+    }
+    CHECK(!st[0] == !st[1]);
+    if (st[0] || st[1]) { /* both reject it (an empty output) */
+      ingot_status_free(st[0]);
+      ingot_status_free(st[1]);
+      if (!st[0]) ir_value_free(&y[0]);
+      if (!st[1]) ir_value_free(&y[1]);
+      rejected++;
+    } else {
+      size_t bytes = ir_shape_numel(&y[0].shape) * (integer ? 4 : 1);
+      CHECK(y[0].dtype == y[1].dtype);
+      CHECK(ir_shape_equal(&y[0].shape, &y[1].shape));
+      if (ir_shape_equal(&y[0].shape, &y[1].shape) &&
+          memcmp(y[0].data, y[1].data, bytes) != 0) {
+        fprintf(stderr, "qconv trial %d (%s, nsp %d, group %lld, cg %lld, "
+                        "mg %lld): fast and generic paths differ\n",
+                trial, integer ? "ConvInteger" : "QLinearConv", nsp,
+                (long long)group, (long long)cg, (long long)mg);
+        check_failures++;
+      }
+      ir_value_free(&y[0]);
+      ir_value_free(&y[1]);
+      cases++;
+    }
+    free(x);
+    free(w);
+  }
+  CHECK(cases >= 200);
+  printf("ok   QLinearConv/ConvInteger fast path = generic path on %d "
+         "random geometries (%d rejected by both)\n", cases, rejected);
+}
+
 /*===--- QLinearConcat ------------------------------------------------===*/
 
 static void test_concat(void) {
@@ -874,6 +1007,7 @@ int main(int argc, char **argv) {
   test_global_pool();
   test_avgpool();
   test_avgpool_vs_float();
+  test_qconv_fast();
   test_concat();
   test_domains_and_errors();
   test_xml(argv[1]);

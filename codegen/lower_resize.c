@@ -22,237 +22,38 @@
 #include "generic/plan.h"
 #include "generic/resize.h"
 #include "lower.h"
+#include "ref/ref.h"
 
-/* Per-dim plan: scale, roi and whether the output length came from
- * sizes (the reference's rs_plan). */
-typedef struct rs_plan {
-  bool from_sizes;
-  double scale[IR_MAX_RANK];
-  double roi[2 * IR_MAX_RANK];
-} rs_plan;
-
-/* One dim's taps: per output o, idx/w[o*4 .. o*4 + n[o]). */
-typedef struct rs_map {
-  int64_t *idx;
-  double *w;
-  int32_t *n;
-  int maxtap;
-  bool identity;
-} rs_map;
-
-static const ir_tensor *const_input(const ir_graph *g, const ir_node *n,
-                                    int i) {
-  if (i < 0 || i >= n->n_in || !n->in[i]) return NULL;
-  const ir_tensor *t = &g->tensors[n->in[i]];
-  if (ir_shape_numel(&t->shape) == 0) return NULL; /* empty = absent */
-  return t;
-}
-
-static ingot_status read_doubles(const ir_node *n, const ir_tensor *t,
-                                 int idx, double *out, int cap, int *count) {
-  if (t->role != IR_ROLE_CONSTANT || !t->data)
-    return ir_node_error(n, INGOT_FAILED_PRECONDITION,
-                         "input %d depends on run-time data; an engine "
-                         "needs it constant",
-                         idx);
-  const ir_dtype_info *ti = ir_dtype_get(t->dtype);
-  bool ints = t->dtype == IR_I64 || t->dtype == IR_I32;
-  if (!ints && (!ti || !ti->is_float))
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "input %d has dtype %s", idx,
-                         ir_dtype_name(t->dtype));
-  size_t k = ir_shape_numel(&t->shape);
-  if (k > (size_t)cap)
-    return ir_node_error(n, INGOT_OUT_OF_RANGE, "input %d has %zu values",
-                         idx, k);
-  for (size_t i = 0; i < k; i++)
-    out[i] = ints ? (double)ir_load_i64(t->dtype, t->data, i)
-                  : ir_load_f64(t->dtype, t->data, i);
-  *count = (int)k;
-  return NULL;
-}
-
+/* The plan and the per-dim tap tables come from the reference itself
+ * (ref_resize_plan_make, ref_resize_map_make in ir/ref/resize.c), so the
+ * engine blends exactly the taps and weights the reference does.  The
+ * shape-carrying inputs (scales, sizes, roi) must be constants. */
 static ingot_status plan_make(const ir_graph *g, const ir_node *n,
                               const cg_view *x, const cg_view *y,
-                              rs_plan *pl) {
-  const ir_p_resize *p = n->params;
-  int rank = x->rank;
-  const ir_tensor *scales = const_input(g, n, p->legacy ? 1 : 2);
-  const ir_tensor *sizes = p->legacy ? NULL : const_input(g, n, 3);
-  const ir_tensor *roi = const_input(g, n, 1);
-  memset(pl, 0, sizeof *pl);
-  for (int d = 0; d < rank; d++) {
-    pl->roi[d] = 0.0;
-    pl->roi[rank + d] = 1.0;
+                              ref_resize_plan *pl) {
+  ir_value in[4];
+  memset(in, 0, sizeof in);
+  int nin = n->n_in < 4 ? n->n_in : 4;
+  in[0].dtype = x->dtype;
+  in[0].shape.rank = x->rank;
+  for (int d = 0; d < x->rank; d++) in[0].shape.dims[d] = x->dims[d];
+  for (int i = 1; i < nin; i++) {
+    if (!n->in[i]) continue;
+    const ir_tensor *t = &g->tensors[n->in[i]];
+    if (t->role != IR_ROLE_CONSTANT || !t->data)
+      return ir_node_error(n, INGOT_FAILED_PRECONDITION,
+                           "input %d depends on run-time data; an engine "
+                           "needs it constant",
+                           i);
+    ir_tensor_as_value(t, &in[i]);
   }
-  bool crop = p->coord == IR_COORD_TF_CROP_AND_RESIZE;
-  int k;
-  if (crop && !p->legacy && roi) {
-    INGOT_RETURN_IF_ERROR(read_doubles(n, roi, 1, pl->roi, 2 * IR_MAX_RANK,
-                                       &k));
-    if (k != 2 * rank)
-      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                           "roi has %d values for rank %d", k, rank);
-  }
-  double v[IR_MAX_RANK];
-  if (sizes) {
-    INGOT_RETURN_IF_ERROR(read_doubles(n, sizes, 3, v, IR_MAX_RANK, &k));
-    pl->from_sizes = true;
-  } else if (scales) {
-    INGOT_RETURN_IF_ERROR(
-        read_doubles(n, scales, p->legacy ? 1 : 2, v, IR_MAX_RANK, &k));
-  } else {
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "neither scales nor sizes is given");
-  }
-  if (k != rank)
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "%d scales/sizes for rank %d", k, rank);
-  for (int d = 0; d < rank; d++) {
-    int64_t want;
-    if (pl->from_sizes) {
-      want = (int64_t)v[d];
-      pl->scale[d] = x->dims[d] > 0 ? v[d] / (double)x->dims[d] : 1.0;
-    } else {
-      if (!(v[d] > 0) || isinf(v[d]))
-        return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                             "scales[%d] = %g must be positive and finite", d,
-                             v[d]);
-      pl->scale[d] = v[d];
-      double len = (double)x->dims[d] * v[d];
-      if (crop) len *= pl->roi[rank + d] - pl->roi[d];
-      want = len > 0 ? (int64_t)floor(len) : 0;
-    }
-    if (want != y->dims[d])
+  INGOT_RETURN_IF_ERROR(ref_resize_plan_make(n, in, nin, pl));
+  for (int d = 0; d < x->rank; d++)
+    if (pl->out.dims[d] != y->dims[d])
       return ir_node_error(n, INGOT_INTERNAL,
                            "output dim %d is %lld, the resize gives %lld", d,
-                           (long long)y->dims[d], (long long)want);
-  }
+                           (long long)y->dims[d], (long long)pl->out.dims[d]);
   return NULL;
-}
-
-/* Keys cubic convolution kernel (a = cubic_coeff_a) at distance |t|. */
-static double cubic_w(double t, double a) {
-  t = fabs(t);
-  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
-  return 0;
-}
-
-static int64_t clamp_idx(int64_t i, int64_t len) {
-  return i < 0 ? 0 : i >= len ? len - 1 : i;
-}
-
-/* Source coordinate of output |o| along dim |d|; *outside for positions
- * outside the crop box. */
-static double src_coord(const ir_p_resize *p, const rs_plan *pl, int rank,
-                        int d, int64_t o, int64_t in_len, int64_t out_len,
-                        bool *outside) {
-  double s = pl->scale[d], x = (double)o;
-  *outside = false;
-  switch (p->coord) {
-  case IR_COORD_HALF_PIXEL:
-    return (x + 0.5) / s - 0.5;
-  case IR_COORD_PYTORCH_HALF_PIXEL:
-    return out_len > 1 ? (x + 0.5) / s - 0.5 : 0.0;
-  case IR_COORD_TF_HALF_PIXEL_FOR_NN:
-    return (x + 0.5) / s;
-  case IR_COORD_ALIGN_CORNERS: {
-    double len = pl->from_sizes ? (double)out_len : s * (double)in_len;
-    return len == 1.0 ? 0.0 : x * (double)(in_len - 1) / (len - 1.0);
-  }
-  case IR_COORD_TF_CROP_AND_RESIZE: {
-    double start = pl->roi[d], end = pl->roi[rank + d];
-    double span = (double)(in_len - 1), r;
-    if (out_len > 1)
-      r = start * span + x * (end - start) * span / (double)(out_len - 1);
-    else
-      r = 0.5 * (start + end) * span;
-    *outside = r < 0 || r > span;
-    return r;
-  }
-  case IR_COORD_ASYMMETRIC:
-  default:
-    return x / s;
-  }
-}
-
-static ingot_status map_make(const ir_node *n, const rs_plan *pl, int rank,
-                             int d, int64_t in_len, int64_t out_len,
-                             rs_map *m) {
-  const ir_p_resize *p = n->params;
-  size_t cnt = (size_t)(out_len ? out_len : 1);
-  m->idx = calloc(cnt * 4, sizeof *m->idx);
-  m->w = calloc(cnt * 4, sizeof *m->w);
-  m->n = calloc(cnt, sizeof *m->n);
-  if (!m->idx || !m->w || !m->n)
-    return ir_node_error(n, INGOT_RESOURCE_EXHAUSTED, "out of memory");
-  m->identity = in_len == out_len;
-  m->maxtap = p->mode == IR_RESIZE_NEAREST ? 1
-              : p->mode == IR_RESIZE_LINEAR ? 2
-                                            : 4;
-  for (int64_t o = 0; o < out_len; o++) {
-    int64_t *idx = m->idx + o * 4;
-    double *w = m->w + o * 4;
-    bool outside;
-    double x = src_coord(p, pl, rank, d, o, in_len, out_len, &outside);
-    if (outside) {
-      m->n[o] = 0;
-      m->identity = false;
-      continue;
-    }
-    double fl = floor(x), t = x - fl;
-    int64_t i0 = (int64_t)fl;
-    int k = 0;
-    if (p->mode == IR_RESIZE_NEAREST) {
-      int64_t i = i0;
-      if (p->legacy)
-        i = pl->scale[d] < 1.0 ? (int64_t)ceil(x) : i0;
-      else if (t > 0) {
-        switch (p->nearest) {
-        case IR_NEAREST_ROUND_PREFER_FLOOR: i = t <= 0.5 ? i0 : i0 + 1; break;
-        case IR_NEAREST_ROUND_PREFER_CEIL: i = t < 0.5 ? i0 : i0 + 1; break;
-        case IR_NEAREST_FLOOR: i = i0; break;
-        case IR_NEAREST_CEIL: i = i0 + 1; break;
-        }
-      }
-      idx[k] = clamp_idx(i, in_len);
-      w[k++] = 1.0;
-    } else if (p->mode == IR_RESIZE_LINEAR) {
-      idx[k] = clamp_idx(i0, in_len);
-      w[k++] = 1.0 - t;
-      if (t > 0) {
-        idx[k] = clamp_idx(i0 + 1, in_len);
-        w[k++] = t;
-      }
-    } else {
-      double a = p->cubic_coeff_a, sum = 0;
-      for (int j = 0; j < 4; j++) {
-        int64_t i = i0 - 1 + j;
-        double wj = cubic_w(t + 1 - j, a);
-        if (p->exclude_outside && (i < 0 || i >= in_len)) wj = 0;
-        if (wj == 0) continue;
-        idx[k] = clamp_idx(i, in_len);
-        w[k++] = wj;
-        sum += wj;
-      }
-      if (p->exclude_outside && sum != 0)
-        for (int j = 0; j < k; j++) w[j] /= sum;
-      if (k == 0) {
-        idx[k] = clamp_idx(i0, in_len);
-        w[k++] = 1.0;
-      }
-    }
-    m->n[o] = k;
-    if (k != 1 || idx[0] != o || w[0] != 1.0) m->identity = false;
-  }
-  return NULL;
-}
-
-static void map_free(rs_map *m) {
-  free(m->idx);
-  free(m->w);
-  free(m->n);
 }
 
 static bool view_ok(const cg_view *v) {
@@ -272,7 +73,7 @@ static int64_t pick_tasks(int64_t units, uint64_t bytes) {
 /* Builds the view, the tap tables and the step from the per-dim maps. */
 static ingot_status emit_resize(cg_lower_ctx *ctx, const ir_node *n,
                                 const cg_view *x, const cg_view *y,
-                                rs_map *maps, const char *summary) {
+                                ref_resize_map *maps, const char *summary) {
   const ir_p_resize *p = n->params;
   int rank = x->rank;
   int64_t es = ir_dtype_get(x->dtype)->size;
@@ -335,7 +136,10 @@ static ingot_status emit_resize(cg_lower_ctx *ctx, const ir_node *n,
   for (int k = 0; k < r.rank; k++) {
     int L = r.level[k];
     if (L < 0) continue;
-    int64_t len = r.out_dims[k], T = maps[src_dim[k]].maxtap;
+    int64_t len = r.out_dims[k];
+    int64_t T = p->mode == IR_RESIZE_NEAREST  ? 1
+                : p->mode == IR_RESIZE_LINEAR ? 2
+                                              : 4;
     r.taps[L] = (int32_t)T;
     r.off_tab[L] = (int64_t)total;
     total += (size_t)(len * T) * 8;
@@ -349,18 +153,18 @@ static ingot_status emit_resize(cg_lower_ctx *ctx, const ir_node *n,
   for (int k = 0; k < r.rank; k++) {
     int L = r.level[k];
     if (L < 0) continue;
-    const rs_map *m = &maps[src_dim[k]];
+    const ref_resize_map *m = &maps[src_dim[k]];
     int64_t T = r.taps[L];
     int64_t *offs = (int64_t *)(tab + r.off_tab[L]);
     double *ws = (double *)(tab + r.w_tab[L]);
     int32_t *ns = (int32_t *)(tab + r.n_tab[L]);
     for (int64_t o = 0; o < r.out_dims[k]; o++) {
       /* unused slots: the first tap's offset (or 0), weight 0 */
-      ns[o] = m->n[o];
+      ns[o] = m->ntap[o];
       for (int j = 0; j < T; j++) {
-        int jj = j < m->n[o] ? j : 0;
-        offs[o * T + j] = m->n[o] ? m->idx[o * 4 + jj] * r.src_str[k] : 0;
-        ws[o * T + j] = j < m->n[o] ? m->w[o * 4 + j] : 0.0;
+        int jj = j < m->ntap[o] ? j : 0;
+        offs[o * T + j] = m->ntap[o] ? m->idx[o * 4 + jj] * r.src_str[k] : 0;
+        ws[o * T + j] = j < m->ntap[o] ? m->w[o * 4 + j] : 0.0;
       }
     }
   }
@@ -413,7 +217,7 @@ ingot_status cg_lower_resize(cg_lower_ctx *ctx, ir_node_id nid) {
     x.dims[d] = xt->shape.dims[d];
     y.dims[d] = yt->shape.dims[d];
   }
-  rs_plan pl;
+  ref_resize_plan pl;
   INGOT_RETURN_IF_ERROR(plan_make(g, n, &x, &y, &pl));
 
   char summary[160];
@@ -428,12 +232,12 @@ ingot_status cg_lower_resize(cg_lower_ctx *ctx, ir_node_id nid) {
     len += snprintf(summary + len, sizeof summary - (size_t)len, "%s%lld",
                     d ? "x" : " ", (long long)y.dims[d]);
 
-  rs_map maps[IR_MAX_RANK];
+  ref_resize_map maps[IR_MAX_RANK];
   memset(maps, 0, sizeof maps);
   ingot_status st = NULL;
   for (int d = 0; d < x.rank && !st; d++)
-    st = map_make(n, &pl, x.rank, d, x.dims[d], y.dims[d], &maps[d]);
+    st = ref_resize_map_make(n, &pl, x.rank, d, x.dims[d], &maps[d]);
   if (!st) st = emit_resize(ctx, n, &x, &y, maps, summary);
-  for (int d = 0; d < x.rank; d++) map_free(&maps[d]);
+  for (int d = 0; d < x.rank; d++) ref_resize_map_free(&maps[d]);
   return st;
 }

@@ -125,4 +125,33 @@ void ref_copy_strided(void *dst, const void *src, int64_t base,
                       const int64_t *src_str, size_t esize, int rank,
                       const int64_t *dims);
 
+/* Resize and Upsample, shared by the reference (resize.c) and the engine's
+ * lowering (codegen/lower_resize.c), so both use the same tap tables bit
+ * for bit.  A plan holds the output shape, per-dim scale and (for
+ * tf_crop_and_resize) the roi, from the node and its inputs (scales,
+ * sizes and roi need data).  A map holds one dim's taps: for output index
+ * o, taps [o*4, o*4 + ntap[o]) of idx/w; ntap[o] == 0 marks an
+ * extrapolated position. */
+typedef struct ref_resize_plan {
+  ir_shape out;
+  bool from_sizes;
+  double scale[IR_MAX_RANK];
+  double roi[2 * IR_MAX_RANK]; /* starts [0, rank), ends [rank, 2 rank) */
+} ref_resize_plan;
+
+typedef struct ref_resize_map {
+  int64_t in_len, out_len;
+  int64_t *idx;
+  double *w;
+  uint8_t *ntap;
+  bool identity; /* every o reads exactly in[o] */
+} ref_resize_map;
+
+ingot_status ref_resize_plan_make(const ir_node *n, const ir_value *in,
+                                  int nin, ref_resize_plan *pl);
+ingot_status ref_resize_map_make(const ir_node *n, const ref_resize_plan *pl,
+                                 int rank, int d, int64_t in_len,
+                                 ref_resize_map *m);
+void ref_resize_map_free(ref_resize_map *m);
+
 #endif /* INGOT_IR_REF_H */

@@ -163,16 +163,10 @@ ingot_status ref_parse_resize(ir_graph *g, ir_node_id nid) {
 /* Shape                                                                   */
 /*===------------------------------------------------------------------===*/
 
-/* Output shape, per-dim scale and, for tf_crop_and_resize, the roi. */
-typedef struct rs_plan {
-  ir_shape out;
-  bool from_sizes;
-  double scale[IR_MAX_RANK];
-  double roi[2 * IR_MAX_RANK]; /* starts [0, rank), ends [rank, 2 rank) */
-} rs_plan;
+typedef ref_resize_plan rs_plan;
 
-static ingot_status rs_plan_make(const ir_node *n, const ir_value *in,
-                                 int nin, rs_plan *pl) {
+ingot_status ref_resize_plan_make(const ir_node *n, const ir_value *in,
+                                  int nin, ref_resize_plan *pl) {
   const ir_p_resize *p = n->params;
   const ir_shape *x = &in[0].shape;
   int rank = x->rank;
@@ -276,7 +270,7 @@ ingot_status ref_infer_resize(const ir_node *n, const ir_value *in, int nin,
                          "%s",
                          ir_dtype_name(in[0].dtype));
   rs_plan pl;
-  INGOT_RETURN_IF_ERROR(rs_plan_make(n, in, nin, &pl));
+  INGOT_RETURN_IF_ERROR(ref_resize_plan_make(n, in, nin, &pl));
   out[0].dtype = in[0].dtype;
   out[0].shape = pl.out;
   return NULL;
@@ -286,15 +280,7 @@ ingot_status ref_infer_resize(const ir_node *n, const ir_value *in, int nin,
 /* Evaluation                                                              */
 /*===------------------------------------------------------------------===*/
 
-/* One dim's mapping: for output index o, taps [o*4, o*4 + ntap[o]) of
- * idx/w; ntap[o] == 0 marks an extrapolated position. */
-typedef struct dim_map {
-  int64_t in_len, out_len;
-  int64_t *idx;
-  double *w;
-  uint8_t *ntap;
-  bool identity; /* every o reads exactly in[o] */
-} dim_map;
+typedef ref_resize_map dim_map;
 
 static int64_t clamp_idx(int64_t i, int64_t len) {
   return i < 0 ? 0 : i >= len ? len - 1 : i;
@@ -343,9 +329,9 @@ static double src_coord(const ir_p_resize *p, const rs_plan *pl, int rank,
   }
 }
 
-static ingot_status dim_map_make(const ir_node *n, const rs_plan *pl,
+ingot_status ref_resize_map_make(const ir_node *n, const ref_resize_plan *pl,
                                  int rank, int d, int64_t in_len,
-                                 dim_map *m) {
+                                 ref_resize_map *m) {
   const ir_p_resize *p = n->params;
   int64_t out_len = pl->out.dims[d];
   m->in_len = in_len;
@@ -415,7 +401,7 @@ static ingot_status dim_map_make(const ir_node *n, const rs_plan *pl,
   return NULL;
 }
 
-static void dim_map_free(dim_map *m) {
+void ref_resize_map_free(ref_resize_map *m) {
   free(m->idx);
   free(m->w);
   free(m->ntap);
@@ -522,7 +508,7 @@ ingot_status ref_eval_resize(const ir_node *n, const ir_value *in, int nin,
   const ir_p_resize *p = n->params;
   const ir_value *x = &in[0];
   rs_plan pl;
-  INGOT_RETURN_IF_ERROR(rs_plan_make(n, in, nin, &pl));
+  INGOT_RETURN_IF_ERROR(ref_resize_plan_make(n, in, nin, &pl));
   if (ir_shape_numel(&out[0].shape) == 0) return NULL;
 
   int rank = x->shape.rank;
@@ -530,13 +516,13 @@ ingot_status ref_eval_resize(const ir_node *n, const ir_value *in, int nin,
   memset(maps, 0, sizeof maps);
   ingot_status st = NULL;
   for (int d = 0; d < rank && !st; d++)
-    st = dim_map_make(n, &pl, rank, d, x->shape.dims[d], &maps[d]);
+    st = ref_resize_map_make(n, &pl, rank, d, x->shape.dims[d], &maps[d]);
   if (!st) {
     if (p->mode == IR_RESIZE_NEAREST)
       eval_nearest(x, &out[0], maps, p->extrapolation_value);
     else
       st = eval_interp(n, x, &out[0], maps, p->extrapolation_value);
   }
-  for (int d = 0; d < rank; d++) dim_map_free(&maps[d]);
+  for (int d = 0; d < rank; d++) ref_resize_map_free(&maps[d]);
   return st;
 }

@@ -2,13 +2,11 @@
  * (templates in kernels/generic/resize.c).
  *
  * Scales, sizes and roi must be constants (they are in an engine with
- * static shapes).  For every dim the lowering computes what the
- * reference's dim_map computes — the source coordinate of each output
- * index under the coordinate transformation, then one nearest tap, two
- * linear taps or four cubic taps with their weights (clamped to the edge,
- * exclude_outside renormalised, taps of weight 0 dropped, positions
- * outside a tf_crop_and_resize box marked) — with the same double
- * arithmetic, so the tables equal the reference's.  Dims whose map is the
+ * static shapes).  For every dim the lowering takes the reference's own
+ * tap tables (ref_resize_map_make in ir/ref/resize.c: the source
+ * coordinate of each output index, then one nearest tap, two linear taps
+ * or four cubic taps with their weights), so the engine blends exactly
+ * what the reference blends.  Dims whose map is the
  * identity are not resampled (the reference skips them too); runs of them
  * merge, and a trailing run becomes the template's contiguous |inner|.
  * Both operands must be row-major (the model's layout).

@@ -355,6 +355,12 @@ ingot_status ir_needs_value(const ir_node *n, int idx);
  * use, arity per ops.def, unique outputs, constants have data. */
 ingot_status ir_verify(const ir_graph *g);
 
+/* The importers' last step before shape inference: checks every node's
+ * input/output counts against ops.def (and that required inputs are not
+ * empty), then runs its op's parse function (typed params, old-opset
+ * forms made canonical).  Errors name the node. */
+ingot_status ir_parse_nodes(ir_graph *g);
+
 /* Static shape inference.  Constant-valued inputs are propagated (values
  * computed on the side, the graph is not changed) so Shape->Gather->Concat
  * ->Reshape chains resolve.  Tensors whose shape depends on run-time data

@@ -1,9 +1,32 @@
-/* verify.c — structural invariants of an ir_graph.  Passes run it after
- * themselves in debug builds and tests; every failure names the node or
- * tensor and the broken rule. */
+/* verify.c — structural invariants of an ir_graph (ir_verify: passes run
+ * it after themselves in debug builds and tests) and the importers' shared
+ * node check (ir_parse_nodes).  Every failure names the node or tensor and
+ * the broken rule. */
 #include <stdlib.h>
 
 #include "ir.h"
+
+ingot_status ir_parse_nodes(ir_graph *g) {
+  for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
+    const ir_node *n = &g->nodes[nid];
+    const ir_op_info *info = ir_op_get(n->op);
+    if (n->n_in < info->min_in || (info->max_in >= 0 && n->n_in > info->max_in))
+      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                           "has %d inputs; the op takes %d to %d", n->n_in,
+                           info->min_in, info->max_in);
+    if (n->n_out < info->min_out ||
+        (info->max_out >= 0 && n->n_out > info->max_out))
+      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                           "has %d outputs; the op makes %d to %d", n->n_out,
+                           info->min_out, info->max_out);
+    for (int k = 0; k < info->min_in && k < n->n_in; k++)
+      if (!n->in[k])
+        return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                             "required input %d is empty", k);
+    INGOT_RETURN_IF_ERROR(info->parse(g, nid));
+  }
+  return NULL;
+}
 
 ingot_status ir_verify(const ir_graph *g) {
   bool *defined = calloc(g->n_tensors ? g->n_tensors : 1, sizeof *defined);

@@ -1217,24 +1217,7 @@ static ingot_status build(xi *im, xmlNode *net, const ir_import_options *opt) {
   }
 
   /* Arity, typed params, shapes (as the ONNX importer does). */
-  for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
-    const ir_node *n = &g->nodes[nid];
-    const ir_op_info *info = ir_op_get(n->op);
-    if (n->n_in < info->min_in || (info->max_in >= 0 && n->n_in > info->max_in))
-      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                           "has %d inputs; the op takes %d to %d", n->n_in,
-                           info->min_in, info->max_in);
-    if (n->n_out < info->min_out ||
-        (info->max_out >= 0 && n->n_out > info->max_out))
-      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                           "has %d outputs; the op makes %d to %d", n->n_out,
-                           info->min_out, info->max_out);
-    for (int k = 0; k < info->min_in && k < n->n_in; k++)
-      if (!n->in[k])
-        return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                             "required input %d is empty", k);
-    INGOT_RETURN_IF_ERROR(info->parse(g, nid));
-  }
+  INGOT_RETURN_IF_ERROR(ir_parse_nodes(g));
   INGOT_RETURN_IF_ERROR(ir_infer_shapes(g));
   INGOT_RETURN_IF_ERROR(check_ports(im, !opt || opt->n_shapes == 0));
   return ir_verify(g);

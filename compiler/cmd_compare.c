@@ -226,6 +226,9 @@ typedef struct layer {
   double drop;    /* best input SQNR - own SQNR */
   float *buf;     /* engine's value of the current sample */
   size_t count;
+  float scale;    /* an int8 model tensor: the engine's parameters */
+  int zero_point;
+  float *deq;     /* its dequantised reference value */
 } layer;
 
 typedef struct ctx {
@@ -267,8 +270,9 @@ static void observe(void *p, const ir_graph *g, ir_tensor_id t,
                     const ir_value *v) {
   ctx *c = p;
   int li = c->by_tensor[t];
-  if (li < 0 || c->err || v->dtype != IR_F32) return;
+  if (li < 0 || c->err) return;
   layer *l = &c->layers[li];
+  if (v->dtype != IR_F32 && !l->deq) return;
   if (ir_shape_numel(&v->shape) != l->count) {
     char a[128];
     c->err = ingot_make_status(INGOT_INVALID_ARGUMENT,
@@ -280,7 +284,14 @@ static void observe(void *p, const ir_graph *g, ir_tensor_id t,
                                l->count);
     return;
   }
-  stats_add(&l->st, v->data, l->buf, l->count);
+  const float *ref = v->data;
+  if (v->dtype != IR_F32) { /* an int8 tensor of a QOperator/QDQ model */
+    for (size_t i = 0; i < l->count; i++)
+      l->deq[i] = (float)((int32_t)ir_load_f64(v->dtype, v->data, i) -
+                          l->zero_point) * l->scale;
+    ref = l->deq;
+  }
+  stats_add(&l->st, ref, l->buf, l->count);
 }
 
 /*===--- the command --------------------------------------------------------===*/
@@ -591,15 +602,21 @@ static ingot_status setup_layers(run *r) {
       if (!id || c->by_tensor[id] >= 0) continue;
       const ir_tensor *t = &r->g->tensors[id];
       size_t count = info.nbytes / (info.dtype == INGOT_FLOAT32 ? 4 : 1);
-      if (t->dtype != IR_F32 || t->role == IR_ROLE_CONSTANT ||
-          t->role == IR_ROLE_INPUT)
+      /* A float tensor of the model, or (a model that is int8 itself) an
+       * int8 one with the same dtype, dequantised like the engine's. */
+      bool int8_model = info.quantized && (uint32_t)t->dtype == info.dtype;
+      if ((t->dtype != IR_F32 && !int8_model) ||
+          t->role == IR_ROLE_CONSTANT || t->role == IR_ROLE_INPUT)
         continue;
       layer *l = &c->layers[c->n_layers];
       l->map = i;
       l->ref_name = t->name;
       l->count = count;
+      l->scale = info.scale;
+      l->zero_point = info.zero_point;
       l->buf = malloc(count * sizeof(float) + 4);
-      if (!l->buf)
+      if (int8_model) l->deq = malloc(count * sizeof(float) + 4);
+      if (!l->buf || (int8_model && !l->deq))
         return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
       c->by_tensor[id] = c->n_layers++;
     }
@@ -618,7 +635,7 @@ static double upstream(const run *r, ir_tensor_id id, int depth) {
   const ir_graph *g = r->g;
   const ir_tensor *t = &g->tensors[id];
   if (t->role == IR_ROLE_INPUT) return INFINITY;
-  if (t->role == IR_ROLE_CONSTANT || t->dtype != IR_F32) return NAN;
+  if (t->role == IR_ROLE_CONSTANT) return NAN;
   if (r->c.by_tensor[id] >= 0)
     return stats_sqnr(&r->c.layers[r->c.by_tensor[id]].st);
   ir_node_id p = t->producer;
@@ -907,7 +924,10 @@ int cmd_compare(int argc, char **argv) {
   rc = s ? cli_fail(s) : 0;
   free_list(files, nf);
   free_list(dirs, nd);
-  for (int i = 0; i < r.c.n_layers; i++) free(r.c.layers[i].buf);
+  for (int i = 0; i < r.c.n_layers; i++) {
+    free(r.c.layers[i].buf);
+    free(r.c.layers[i].deq);
+  }
   free(r.c.layers);
   free(r.c.by_tensor);
   free(r.labels);

@@ -55,6 +55,7 @@ static const char *const keeps_params[] = {
     "MaxPool",   "Relu",      "Reshape",   "Flatten", "Transpose",
     "Squeeze",   "Unsqueeze", "Slice",     "Identity", "IngotLayoutCast",
     "GlobalMaxPool", "Split", "Gather",    "DepthToSpace", "SpaceToDepth",
+    "Max",       "Min", /* qdq-fold's Relu/Clip bounds on the int8 tensor */
 };
 
 static const qpos *qpos_of(const ir_node *n) {

@@ -45,6 +45,7 @@ ingot_status pass_fold(ir_graph *g, const pass_options *opt);
 ingot_status pass_fold_bn(ir_graph *g, const pass_options *opt);
 ingot_status pass_simplify(ir_graph *g, const pass_options *opt);
 ingot_status pass_static_shapes(ir_graph *g, const pass_options *opt);
+ingot_status pass_qdq_fold(ir_graph *g, const pass_options *opt);
 ingot_status pass_layout(ir_graph *g, const pass_options *opt);
 
 #endif /* INGOT_PASSES_H */

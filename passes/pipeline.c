@@ -13,6 +13,8 @@ const pass_info pass_pipeline[] = {
      "remove Identity, inference Dropout and unused nodes"},
     {"static-shapes", pass_static_shapes,
      "check every tensor has a static shape"},
+    {"qdq-fold", pass_qdq_fold,
+     "QDQ patterns become int8 QOperator ops (explicit quantisation)"},
     {"layout", pass_layout,
      "store conv/pool activations NHWC, insert layout casts"},
 };

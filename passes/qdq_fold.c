@@ -42,6 +42,7 @@
 
 #include "params.h"
 #include "passes.h"
+#include "quantize.h"
 
 /* Quantisation parameters of one Q or DQ node: the integer side |q|, the
  * constant scale/zero-point tensors, and a readable copy of the values. */
@@ -777,6 +778,72 @@ static ingot_status fold_const_dq(ir_graph *g, int *count) {
   return NULL;
 }
 
+/*===------------------------------------------------------------------===*/
+/* The per-layer table (ingot build --int8)                                */
+/*===------------------------------------------------------------------===*/
+
+static bool float_compute(ir_op op) {
+  switch (op) {
+  case IR_OP_CONV:
+  case IR_OP_MATMUL:
+  case IR_OP_GEMM:
+  case IR_OP_ADD:
+  case IR_OP_MUL:
+  case IR_OP_CONCAT:
+  case IR_OP_GLOBAL_AVERAGE_POOL:
+  case IR_OP_AVERAGE_POOL:
+  case IR_OP_SIGMOID:
+  case IR_OP_LEAKY_RELU:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The quantise pass planned each layer; here it is settled: a layer
+ * planned int8 whose node is still a float op (by name) found no pattern.
+ * Then --strict-precision turns any requested int8 layer left in float
+ * into an error. */
+static ingot_status settle_report(const ir_graph *g, const pass_options *opt) {
+  quant_options *q = opt ? opt->int8 : NULL;
+  if (!q || !q->report) return NULL;
+  quant_report *r = q->report;
+  for (int i = 0; i < r->n; i++) {
+    quant_layer *l = &r->rows[i];
+    if (!l->int8 || !*l->node) continue;
+    for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
+      const ir_node *n = &g->nodes[nid];
+      if (strcmp(n->name, l->node) != 0) continue;
+      bool still_float = float_compute(n->op);
+      if (!still_float && n->n_in && n->in[0] &&
+          (n->op == IR_OP_MAX_POOL || n->op == IR_OP_RESHAPE ||
+           n->op == IR_OP_FLATTEN || n->op == IR_OP_TRANSPOSE ||
+           n->op == IR_OP_SQUEEZE || n->op == IR_OP_UNSQUEEZE ||
+           n->op == IR_OP_SLICE || n->op == IR_OP_SPLIT ||
+           n->op == IR_OP_RELU))
+        still_float = g->tensors[n->in[0]].dtype == IR_F32;
+      if (still_float) {
+        l->int8 = false;
+        snprintf(l->why, sizeof l->why,
+                 "qdq-fold found no int8 pattern around it (see "
+                 "docs/int8.md); runs in float between DQ and Q");
+      }
+      break;
+    }
+  }
+  if (opt->log) quant_report_print(r, opt->log);
+  if (!q->strict) return NULL;
+  for (int i = 0; i < r->n; i++) {
+    const quant_layer *l = &r->rows[i];
+    if (l->req_int8 && !l->int8 && (l->has_int8 || l->explicit_req))
+      return ingot_make_status(INGOT_FAILED_PRECONDITION,
+                               "--strict-precision: layer '%s' (%s) was "
+                               "requested int8 but would run in fp32: %s",
+                               l->node, l->op, l->why);
+  }
+  return NULL;
+}
+
 ingot_status pass_qdq_fold(ir_graph *g, const pass_options *opt) {
   fold_ctx c = {.g = g};
   c.dead = calloc(g->n_nodes + 1, sizeof *c.dead);
@@ -856,6 +923,7 @@ ingot_status pass_qdq_fold(ir_graph *g, const pass_options *opt) {
             c.n_fold[IR_OP_SIGMOID] + c.n_fold[IR_OP_LEAKY_RELU],
             c.n_fold[IR_OP_RESHAPE], c.n_act_kept, c.n_dqq, n_const);
   }
+  if (!s) s = settle_report(g, opt);
   free(c.uses);
   free(c.consumer);
   free(c.dead);

@@ -85,12 +85,11 @@ def np_kl(h, i):
     S = h[:i]
     P = S.copy()
     P[i - 1] += h[i:].sum()
-    Q = np.zeros(i)
-    for j in range(128):
-        a, b = j * i // 128, (j + 1) * i // 128
-        nz = S[a:b] > 0
-        if nz.any():
-            Q[a:b][nz] = S[a:b].sum() / nz.sum()
+    starts = np.arange(128) * i // 128
+    lengths = np.diff(np.append(starts, i))
+    C = np.add.reduceat(S, starts)
+    nz = np.add.reduceat((S > 0).astype(np.float64), starts)
+    Q = np.repeat(np.divide(C, nz, out=np.zeros(128), where=nz > 0), lengths) * (S > 0)
     m = P > 0
     if np.any(Q[m] == 0):
         return np.inf

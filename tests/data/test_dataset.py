@@ -26,6 +26,7 @@ from onnx import TensorProto, helper, numpy_helper, save
 from PIL import Image
 
 DUMP, TMP = sys.argv[1], sys.argv[2]
+os.makedirs(TMP, exist_ok=True)
 failures = []
 
 

@@ -26,6 +26,7 @@ static const char *const help_main =
     "  inspect   describe a model (.onnx or .xml) or an engine\n"
     "  compare   measure an engine's error against the fp32 reference\n"
     "  convert   write a model as XML IR (.xml + .bin, OpenVINO IR v11)\n"
+    "  calibrate int8 calibration: per-tensor ranges of a model on data\n"
     "  help      show help for a command ('ingot help run')\n"
     "\n"
     "'ingot COMMAND --help' shows a command's options.\n";
@@ -42,6 +43,7 @@ static const struct {
     {"inspect", cmd_inspect},
     {"compare", cmd_compare},
     {"convert", cmd_convert},
+    {"calibrate", cmd_calibrate},
 };
 
 int main(int argc, char **argv) {

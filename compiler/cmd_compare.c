@@ -22,29 +22,27 @@
  * (PROVENANCE).  An int8 tensor is matched to its fp32 tensor by name, or
  * by the name without the suffix the quantiser gave it (docs/accuracy.md).
  *
- * Samples (--data DIR): files .npy or .pb (ONNX TensorProto) sorted by
- * name, each one sample of the model's single input, or a batch of them
- * along the first dimension (a [9500,1,28,28] file for a [1,1,28,28]
- * input is 9,500 samples); or subdirectories, one sample each, holding one
- * file per input (named after the input, or input_<k>, in order; files
- * named output* are skipped: ONNX test data sets work as they are).
+ * Samples (--data DIR [--preprocess ...]) come from the dataset loader
+ * that calibration uses (ir/dataset.h, docs/dataset.md): .npy/.pb files
+ * (one sample or a batch along the first dimension), ONNX test-data
+ * directories, PNG/JPEG images.  One feed is one model run.
  * This command does not link LLVM: the engine runs in libingot_rt.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "dataset.h"
 #include "engine_io.h"
 
 static const char *const help_compare =
     "usage: ingot compare MODEL ENGINE --data DIR [--per-layer] [--json]\n"
-    "                     [--labels FILE] [--limit N] [--top N]\n"
+    "                     [--preprocess SPEC] [--labels FILE] [--limit N]\n"
+    "                     [--top N]\n"
     "                     [--threads N] [--shapes NAME:DIMS[,...]]\n"
     "\n"
     "Runs ENGINE (built from MODEL, int8 or fp32) and MODEL in the fp32\n"
@@ -52,9 +50,11 @@ static const char *const help_compare =
     "over all samples: SQNR (dB), max abs error, cosine similarity, and\n"
     "top-1 agreement for classifier outputs ([N, classes]).\n"
     "\n"
-    "  --data DIR      samples: .npy/.pb files, one sample each or a batch\n"
-    "                  along the first dimension (single-input models), or\n"
-    "                  one subdirectory per sample with a file per input\n"
+    "  --data DIR      samples: .npy/.pb files (one sample each, or a batch\n"
+    "                  along the first dimension), ONNX test-data folders,\n"
+    "                  PNG/JPEG images; a subdirectory per sample for\n"
+    "                  several inputs (docs/dataset.md)\n"
+    "  --preprocess S  images: resize=256,crop=224,mean=a,b,c,std=a,b,c,...\n"
     "  --per-layer     also compare every tensor the engine keeps (int8\n"
     "                  ones dequantised) with the fp32 tensor of the same\n"
     "                  name, ranked by SQNR drop: the layer to look at first\n"
@@ -106,115 +106,6 @@ static size_t argmax(const float *x, size_t n) {
   for (size_t i = 1; i < n; i++)
     if (x[i] > x[b]) b = i;
   return b;
-}
-
-/*===--- samples -----------------------------------------------------------===*/
-
-static int by_name(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool tensor_file(const char *name) {
-  return cli_has_suffix(name, ".npy") || cli_has_suffix(name, ".pb");
-}
-
-/* Sorted entries of |dir| that are tensor files (|want_dirs|: subdirs). */
-static ingot_status list_dir(const char *dir, bool want_dirs, char ***out,
-                             size_t *n_out) {
-  *out = NULL;
-  *n_out = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return ingot_make_status(errno == ENOENT ? INGOT_NOT_FOUND
-                                             : INGOT_INVALID_ARGUMENT,
-                             "%s: cannot read the directory: %s", dir,
-                             strerror(errno));
-  char **v = NULL;
-  size_t n = 0, cap = 0;
-  ingot_status s = NULL;
-  struct dirent *de;
-  while (!s && (de = readdir(d))) {
-    if (de->d_name[0] == '.') continue;
-    size_t len = strlen(dir) + strlen(de->d_name) + 2;
-    char *path = malloc(len);
-    if (!path) {
-      s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
-      break;
-    }
-    snprintf(path, len, "%s/%s", dir, de->d_name);
-    struct stat stt;
-    bool is_dir = stat(path, &stt) == 0 && S_ISDIR(stt.st_mode);
-    if (want_dirs ? !is_dir : (is_dir || !tensor_file(de->d_name))) {
-      free(path);
-      continue;
-    }
-    if (n == cap) {
-      cap = cap ? 2 * cap : 64;
-      char **g = realloc(v, cap * sizeof *g);
-      if (!g) {
-        free(path);
-        s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
-        break;
-      }
-      v = g;
-    }
-    v[n++] = path;
-  }
-  closedir(d);
-  if (n) qsort(v, n, sizeof *v, by_name);
-  *out = v;
-  *n_out = n;
-  return s;
-}
-
-static void free_list(char **v, size_t n) {
-  for (size_t i = 0; i < n; i++) free(v[i]);
-  free(v);
-}
-
-static const char *base_name(const char *p) {
-  const char *s = strrchr(p, '/');
-  return s ? s + 1 : p;
-}
-
-/* Converts |v| to the dtype of graph input |t| when both are float. */
-static ingot_status fit_dtype(const ir_tensor *t, ir_value *v) {
-  if (v->dtype == t->dtype) return NULL;
-  if (!ir_dtype_get(v->dtype)->is_float || !ir_dtype_get(t->dtype)->is_float)
-    return ingot_make_status(INGOT_INVALID_ARGUMENT,
-                             "is %s; input '%s' is %s",
-                             ir_dtype_name(v->dtype), t->name,
-                             ir_dtype_name(t->dtype));
-  ir_value c = {t->dtype, v->shape, NULL, false};
-  INGOT_RETURN_IF_ERROR(ir_value_alloc(&c));
-  for (size_t k = 0; k < ir_shape_numel(&c.shape); k++)
-    ir_store_f64(c.dtype, c.data, k, ir_load_f64(v->dtype, v->data, k));
-  ir_value_free(v);
-  *v = c;
-  return NULL;
-}
-
-/* How many samples of input |t| the value |v| holds (a batch along axis
- * 0), or an error naming the shapes. */
-static ingot_status batch_of(const ir_tensor *t, const ir_value *v,
-                             long long *out) {
-  const ir_shape *m = &t->shape, *f = &v->shape;
-  char a[128], b[128];
-  if (ir_shape_equal(m, f)) {
-    *out = 1;
-    return NULL;
-  }
-  bool ok = m->rank == f->rank && m->rank > 0 && m->dims[0] > 0 &&
-            f->dims[0] % m->dims[0] == 0;
-  for (int k = 1; ok && k < m->rank; k++) ok = m->dims[k] == f->dims[k];
-  if (!ok)
-    return ingot_make_status(INGOT_INVALID_ARGUMENT,
-                             "shape %s does not fit input '%s' (%s), nor a "
-                             "batch of it along the first dimension",
-                             ir_shape_str(f, a, sizeof a), t->name,
-                             ir_shape_str(m, b, sizeof b));
-  *out = f->dims[0] / m->dims[0];
-  return NULL;
 }
 
 /*===--- per-layer tables ---------------------------------------------------===*/
@@ -297,7 +188,7 @@ static void observe(void *p, const ir_graph *g, ir_tensor_id t,
 /*===--- the command --------------------------------------------------------===*/
 
 typedef struct opts {
-  const char *model, *engine, *data, *labels;
+  const char *model, *engine, *data, *labels, *preprocess;
   bool per_layer, json;
   long long limit;
   int top, threads;
@@ -442,93 +333,21 @@ static ingot_status one_sample(run *r, ir_value *in) {
   return s;
 }
 
-static bool limit_reached(const run *r) {
-  return r->o->limit > 0 && r->done >= r->o->limit;
-}
-
-/* Files directly in DIR: single-input models; batches split on axis 0. */
-static ingot_status run_files(run *r, char **files, size_t n) {
+/* Every feed of the dataset (ir/dataset.h), up to --limit. */
+static ingot_status run_all(run *r, ir_dataset *ds) {
   const ir_graph *g = r->g;
-  if (g->n_inputs != 1)
-    return ingot_make_status(INGOT_INVALID_ARGUMENT,
-                             "%s: the model has %u inputs; put each sample "
-                             "in a subdirectory with one file per input",
-                             r->o->data, g->n_inputs);
-  const ir_tensor *t = &g->tensors[g->inputs[0]];
-  ingot_status s = NULL;
-  for (size_t f = 0; !s && f < n && !limit_reached(r); f++) {
-    ir_value v = {0};
-    long long count = 0;
-    s = cli_load_tensor(files[f], &v);
-    if (!s) s = fit_dtype(t, &v);
-    if (!s) s = batch_of(t, &v, &count);
-    if (s) {
-      s = ingot_status_annotate(s, "%s: ", files[f]);
-      ir_value_free(&v);
-      break;
-    }
-    if (count == 1) {
-      s = one_sample(r, &v);
-    } else {
-      ir_value one = {t->dtype, t->shape, NULL, true};
-      size_t bytes = ir_value_nbytes(&one);
-      for (long long j = 0; !s && j < count && !limit_reached(r); j++) {
-        one.data = (uint8_t *)v.data + (size_t)j * bytes;
-        s = one_sample(r, &one);
-      }
-    }
-    ir_value_free(&v);
-  }
-  return s;
-}
-
-/* One subdirectory per sample, one file per input. */
-static ingot_status run_dirs(run *r, char **dirs, size_t n) {
-  const ir_graph *g = r->g;
-  ingot_status s = NULL;
   ir_value *in = calloc(g->n_inputs + 1, sizeof *in);
   if (!in) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
-  for (size_t d = 0; !s && d < n && !limit_reached(r); d++) {
-    char **files = NULL;
-    size_t nf = 0, used = 0;
-    s = list_dir(dirs[d], false, &files, &nf);
-    for (uint32_t k = 0; !s && k < g->n_inputs; k++) {
-      const ir_tensor *t = &g->tensors[g->inputs[k]];
-      const char *pick = NULL;
-      for (size_t f = 0; f < nf && !pick; f++) { /* by the input's name */
-        const char *b = base_name(files[f]);
-        size_t tl = strlen(t->name);
-        if (strncmp(b, t->name, tl) == 0 && b[tl] == '.') pick = files[f];
-      }
-      for (size_t f = 0, seen = 0; f < nf && !pick; f++) { /* k-th input */
-        if (strncmp(base_name(files[f]), "output", 6) == 0) continue;
-        if (seen++ == k) pick = files[f];
-      }
-      if (!pick) {
-        s = ingot_make_status(INGOT_INVALID_ARGUMENT,
-                              "%s: no file for input '%s' (expected %s.npy, "
-                              "%s.pb or input_%u.pb)",
-                              dirs[d], t->name, t->name, t->name, k);
-        break;
-      }
-      used++;
-      ir_value_free(&in[k]);
-      s = cli_load_tensor(pick, &in[k]);
-      if (!s) s = fit_dtype(t, &in[k]);
-      if (!s && !ir_shape_equal(&in[k].shape, &t->shape)) {
-        char a[128], b[128];
-        s = ingot_make_status(INGOT_INVALID_ARGUMENT,
-                              "shape %s, but input '%s' is %s",
-                              ir_shape_str(&in[k].shape, a, sizeof a),
-                              t->name, ir_shape_str(&t->shape, b, sizeof b));
-      }
-      if (s) s = ingot_status_annotate(s, "%s: ", pick);
-    }
-    if (!s) s = one_sample(r, in);
-    free_list(files, nf);
-    (void)used;
+  ingot_status s = NULL;
+  while (!s && !(r->o->limit > 0 && r->done >= r->o->limit)) {
+    bool done = false;
+    s = ir_dataset_next(ds, in, &done);
+    if (s || done) break;
+    s = one_sample(r, in);
+    if (s && ir_dataset_last_file(ds))
+      s = ingot_status_annotate(s, "%s: ", ir_dataset_last_file(ds));
+    for (uint32_t k = 0; k < g->n_inputs; k++) ir_value_free(&in[k]);
   }
-  for (uint32_t k = 0; k < g->n_inputs; k++) ir_value_free(&in[k]);
   free(in);
   return s;
 }
@@ -849,6 +668,8 @@ static int parse(int argc, char **argv, opts *o) {
       o->json = true;
     } else if (strcmp(a, "--data") == 0 && more) {
       o->data = argv[++i];
+    } else if (strcmp(a, "--preprocess") == 0 && more) {
+      o->preprocess = argv[++i];
     } else if (strcmp(a, "--labels") == 0 && more) {
       o->labels = argv[++i];
     } else if (strcmp(a, "--limit") == 0 && more) {
@@ -907,23 +728,15 @@ int cmd_compare(int argc, char **argv) {
   }
   if (!s && o.labels) s = read_labels(o.labels, &r.labels, &r.n_labels);
   if (!s && o.per_layer) s = setup_layers(&r);
-  char **dirs = NULL, **files = NULL;
-  size_t nd = 0, nf = 0;
-  if (!s) s = list_dir(o.data, false, &files, &nf);
-  if (!s && !nf) s = list_dir(o.data, true, &dirs, &nd);
-  if (!s && !nf && !nd)
-    s = ingot_make_status(INGOT_INVALID_ARGUMENT,
-                          "%s: no samples (.npy or .pb files, or one "
-                          "subdirectory per sample)",
-                          o.data);
-  if (!s) s = nf ? run_files(&r, files, nf) : run_dirs(&r, dirs, nd);
+  ir_dataset *ds = NULL;
+  if (!s) s = ir_dataset_open(r.g, o.data, o.preprocess, stderr, &ds);
+  if (!s) s = run_all(&r, ds);
   if (r.tty && r.done >= 10) fputc('\n', stderr);
   if (!s && r.done == 0)
     s = ingot_make_status(INGOT_INVALID_ARGUMENT, "%s: no samples", o.data);
   if (!s) report(&r);
   rc = s ? cli_fail(s) : 0;
-  free_list(files, nf);
-  free_list(dirs, nd);
+  ir_dataset_close(ds);
   for (int i = 0; i < r.c.n_layers; i++) {
     free(r.c.layers[i].buf);
     free(r.c.layers[i].deq);

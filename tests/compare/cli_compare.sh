@@ -21,7 +21,7 @@ import sys, numpy as np
 t = sys.argv[1]
 rng = np.random.default_rng(3)
 np.save(t + "/data/a_batch.npy", rng.standard_normal((7, 3, 32, 32)).astype(np.float32))
-np.save(t + "/data16/b.npy", rng.standard_normal((12, 3, 16, 16)).astype(np.float64))
+np.save(t + "/data16/b.npy", rng.standard_normal((12, 3, 16, 16)).astype(np.float32))
 for i in range(2):
     np.save(t + "/dirs/s%d/input.npy" % i, rng.standard_normal((1, 3, 32, 32)).astype(np.float32))
 np.save(t + "/bad.npy", np.zeros((2, 3, 5, 5), np.float32))
@@ -31,6 +31,15 @@ val() { # FIELD JSON: the first value of "FIELD"
   $py -c 'import json,sys; d=json.loads(sys.argv[2]); print(d["outputs"][0][sys.argv[1]])' "$1" "$2"
 }
 
+fails() { # WANT-IN-MESSAGE CMD...: exit 1 with WANT in stderr
+  local want=$1; shift
+  set +e
+  msg=$("$@" 2>&1 >/dev/null); rc=$?
+  set -e
+  echo "rc=$rc: $msg"
+  test $rc -eq 1
+  grep -q -- "$want" <<<"$msg"
+}
 "$ingot" build "$models/cnn.onnx" -o "$tmp/cnn.ingot" >/dev/null
 j=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/data" --json)
 echo "$j"
@@ -41,9 +50,21 @@ out=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/data" --
 echo "$out"
 grep -q "layer1.1.conv,layer1.1.bn" <<<"$out"
 grep -q "top-1 agreement: 8 of 8 rows" <<<"$out"
-# One subdirectory per sample works the same way.
+# ONNX test-data folders work the same way, and images with --preprocess.
 out=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/dirs")
 grep -q ": 2 samples" <<<"$out"
+if [ -d "$src/../shared/data/imagenet/images" ]; then
+  out=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --limit 3 \
+    --data "$src/../shared/data/imagenet/images" --preprocess resize=36,crop=32)
+  grep -q ": 3 samples" <<<"$out"
+fi
+# Labels: top-1 accuracy of both sides; a bad label file is an error.
+seq 0 7 > "$tmp/labels.txt"
+out=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/data" --labels "$tmp/labels.txt")
+grep -q "top-1 accuracy on 8 labels" <<<"$out"
+printf '1\ncat\n' > "$tmp/badlabels.txt"
+fails "badlabels.txt: line 2 is not a class index" "$ingot" compare "$models/cnn.onnx" \
+  "$tmp/cnn.ingot" --data "$tmp/data" --labels "$tmp/badlabels.txt"
 
 "$ingot" build "$src/tests/compare/qsmall_qdq.onnx" -o "$tmp/q.ingot" >/dev/null
 out=$("$ingot" compare "$src/tests/compare/qsmall.onnx" "$tmp/q.ingot" --data "$tmp/data16" --per-layer)
@@ -61,20 +82,11 @@ assert 20 < float(r1["sqnr_db"]) < 80, r1
 assert r1["nodes"].split(",")[0] == "conv1", r1
 PY
 
-fails() { # WANT-IN-MESSAGE CMD...: exit 1 with WANT in stderr
-  local want=$1; shift
-  set +e
-  msg=$("$@" 2>&1 >/dev/null); rc=$?
-  set -e
-  echo "rc=$rc: $msg"
-  test $rc -eq 1
-  grep -q -- "$want" <<<"$msg"
-}
 fails "do not match" "$ingot" compare "$models/cnn.onnx" "$tmp/q.ingot" --data "$tmp/data"
-fails "no samples" "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/empty"
+fails "empty directory" "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/empty"
 fails "$tmp/missing" "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/missing"
 cp "$tmp/bad.npy" "$tmp/empty/bad.npy"
-fails "bad.npy: shape 2x3x5x5 does not fit input 'input'" \
+fails "bad.npy: input 'input' expects shape Nx3x32x32" \
   "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/empty"
 rm "$tmp/empty/bad.npy"
 set +e; "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" >/dev/null 2>&1; rc=$?; set -e

@@ -82,6 +82,22 @@ assert 20 < float(r1["sqnr_db"]) < 80, r1
 assert r1["nodes"].split(",")[0] == "conv1", r1
 PY
 
+# 2b. The sample CNN built with --int8 (calibrated on 32 random inputs),
+# once ingot build has --int8: SQNR finite and plausible, uint8 layers
+# dequantised and matched to the model's fp32 tensors, real node names.
+if "$ingot" build --help | grep -q -- "--int8"; then
+  mkdir -p "$tmp/calib"
+  $py -c 'import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(5).standard_normal((32, 3, 32, 32)).astype(np.float32))' "$tmp/calib/c.npy"
+  "$ingot" build "$models/cnn.onnx" -o "$tmp/cnn8.ingot" --int8 --calib "$tmp/calib" >/dev/null
+  out=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn8.ingot" --data "$tmp/data" --per-layer --top 0)
+  echo "$out"
+  grep -q "uint8 .*layer1.1.conv" <<<"$out"
+  j=$("$ingot" compare "$models/cnn.onnx" "$tmp/cnn8.ingot" --data "$tmp/data" --json)
+  $py -c 'import sys; q = float(sys.argv[1]); assert 15 < q < 80, q' "$(val sqnr_db "$j")"
+else
+  echo "SKIP int8 CNN: this ingot build has no --int8 yet"
+fi
+
 fails "do not match" "$ingot" compare "$models/cnn.onnx" "$tmp/q.ingot" --data "$tmp/data"
 fails "empty directory" "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/empty"
 fails "$tmp/missing" "$ingot" compare "$models/cnn.onnx" "$tmp/cnn.ingot" --data "$tmp/missing"

@@ -9,9 +9,11 @@
  * [batch*m, k] x [k, n] product instead of |batch| small ones.
  *
  * Supported: float32 MatMul/Gemm (any alpha, beta, transposes, C
- * broadcast), and MatMulInteger/QLinearMatMul with uint8/int8 operands and
- * per-tensor, per-row/column or N-D zero points and scales, read at run
- * time (they may be graph inputs).  Other dtypes are UNIMPLEMENTED.
+ * broadcast), and MatMulInteger/QLinearMatMul with uint8/int8 operands.
+ * A constant 2-D B with constant per-tensor/per-column parameters goes to
+ * the packed int8 templates (lower_q8.c); otherwise k_mm_q8 reads
+ * per-tensor, per-row/column or N-D zero points and scales at run time
+ * (they may be graph inputs).  Other dtypes are UNIMPLEMENTED.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 
 #include "engine_format.h"
 #include "lower_matmul.h"
+#include "lower_q8.h"
 
 /* Work per task below which splitting a product costs more than it saves. */
 #define MM_TASK_MACS 32768
@@ -192,6 +195,50 @@ static ingot_status qparam_of(cg_lower_ctx *ctx, const ir_node *n, int idx,
 /* MatMul, MatMulInteger, QLinearMatMul                                    */
 /*===------------------------------------------------------------------===*/
 
+static ir_tensor_id opt_in(const ir_node *n, int i) {
+  return i < n->n_in ? n->in[i] : 0;
+}
+
+/* A quantised product with a constant 2-D B: a 1x1 convolution over the
+ * |nmat|·m rows of A on the packed int8 templates (lower_q8.c);
+ * *handled = false leaves it to k_mm_q8 (per-row parameters of A, ...). */
+static ingot_status lower_q8_product(cg_lower_ctx *ctx, const ir_node *n,
+                                     int kind, const k_mm_desc *md,
+                                     int64_t nmat, bool *handled) {
+  bool ql = kind == KMM_QLINEAR;
+  int64_t rows = nmat * md->m;
+  k_q8_desc q;
+  memset(&q, 0, sizeof q);
+  q.x = md->a;
+  q.y = md->y;
+  q.batch = q.group = 1;
+  q.cin_g = md->k;
+  q.cout_g = md->n;
+  for (int j = 0; j < 3; j++) {
+    q.in[j] = q.out[j] = j == 2 ? rows : 1;
+    q.k[j] = q.s[j] = q.d[j] = 1;
+  }
+  q.xs[2] = md->k;
+  q.ys[2] = md->n;
+  q.xs[0] = q.xs[1] = q.xs_n = rows * md->k;
+  q.ys[0] = q.ys[1] = q.ys_n = rows * md->n;
+  cg_q8_src src = {.x = n->in[0],
+                   .w = n->in[ql ? 3 : 1],
+                   .y = n->out[0],
+                   .x_zp = opt_in(n, 2),
+                   .w_zp = opt_in(n, ql ? 5 : 3),
+                   .x_scale = ql ? opt_in(n, 1) : 0,
+                   .w_scale = ql ? opt_in(n, 4) : 0,
+                   .y_scale = ql ? opt_in(n, 6) : 0,
+                   .y_zp = ql ? opt_in(n, 7) : 0,
+                   .w_so = 1,
+                   .w_si = md->n,
+                   .w_st = 0,
+                   .qlinear = ql};
+  return cg_lower_q8(ctx, n, &q, 1, 1, &src,
+                     ql ? "QLinearMatMul" : "MatMulInteger", handled);
+}
+
 static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
                                   int kind) {
   const ir_graph *g = cg_graph(ctx);
@@ -268,6 +315,11 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
   INGOT_RETURN_IF_ERROR(need_model_layout(n, &vy, "the output"));
   d.a = va.buf;
   d.y = vy.buf;
+  if (kind != KMM_F32 && bs->rank == 2 && tb->role == IR_ROLE_CONSTANT) {
+    bool handled = false;
+    INGOT_RETURN_IF_ERROR(lower_q8_product(ctx, n, kind, &d, yrun, &handled));
+    if (handled) return NULL;
+  }
   if (kind == KMM_F32) cg_mm_choose_tile(ctx, &d);
   if (kind == KMM_F32 && tb->role == IR_ROLE_CONSTANT) {
     int64_t per;

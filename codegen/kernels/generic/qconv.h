@@ -84,6 +84,8 @@ typedef struct k_q8_desc {
   int32_t has_corr; /* some corr[c] != 0: add corr[c]·Σ a_u */
   int32_t zy, qmin, qmax; /* QLinear output zero point and range */
   int32_t depthwise;      /* k_qconv_dw and its layout */
+  int32_t za_u;           /* activation zero point, unsigned domain */
+  int32_t pad0_;
   kbuf x, y;
   kbuf w;    /* packed weights (see above) */
   kbuf bias; /* int32 bias' [group][nb*16] */
@@ -146,9 +148,67 @@ K_INLINE uint32_t kq8_load4(const uint8_t *p, int64_t n, uint32_t xflip) {
   return v;
 }
 
+/* Σ of a pixel's |n| activation bytes of one tap, unsigned domain (the
+ * corr[c]·Σa term; a plain loop LLVM vectorises). */
+K_INLINE uint32_t kq8_sum_bytes(const uint8_t *p, int64_t n, uint32_t xflip) {
+  uint32_t s = 0;
+  for (int64_t i = 0; i < n; i++) s += (uint32_t)(p[i] ^ xflip);
+  return s;
+}
+
 /* Requantises one accumulator (DESIGN §5; exact: see the file comment). */
 K_INLINE int32_t kq8_requant(const k_q8_desc *d, uint32_t acc, float m) {
   return k_saturate_rne((float)(int32_t)acc * m, d->zy, d->qmin, d->qmax);
+}
+
+/* Sixteen int32/uint32 lanes (a zmm, two ymm); arithmetic in uint32 wraps
+ * like the reference's int32 accumulator. */
+typedef uint32_t ku32x16 __attribute__((vector_size(64)));
+typedef int32_t ki32x16 __attribute__((vector_size(64)));
+
+K_INLINE ku32x16 ku32x16_load(const void *p) {
+  ku32x16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* Finishes 16 channels of one pixel: adds bias' (and corr·Σa), then stores
+ * lanes [0, n) to |y| as int32 (KQ8_INTEGER) or requantised bytes.  |bias|,
+ * |corr| and |mult| hold whole padded vectors.  Requantisation in vector
+ * form, exact with DESIGN §5: v = float(acc)·M is finite (M is), so
+ * clamping v to [qmin - zy, qmax - zy] before rounding changes nothing but
+ * the range, and adding then subtracting 1.5·2^23 rounds |v| < 2^22 half
+ * to even, as nearbyintf does. */
+K_INLINE void kq8_finish16(const k_q8_desc *d, ku32x16 acc,
+                           const int32_t *bias, const int32_t *corr,
+                           uint32_t sum, const float *mult, uint8_t *y,
+                           int64_t n) {
+  acc += ku32x16_load(bias);
+  if (corr) acc += ku32x16_load(corr) * sum;
+  if (d->op == KQ8_INTEGER) {
+    if (n >= 16) {
+      memcpy(y, &acc, 64);
+    } else {
+      for (int64_t l = 0; l < 16; l++)
+        if (l < n) memcpy(y + 4 * l, (const uint32_t *)&acc + l, 4);
+    }
+    return;
+  }
+  kf16 v = __builtin_convertvector((ki32x16)acc, kf16) * kf16_load(mult);
+  const float lo = (float)(d->qmin - d->zy), hi = (float)(d->qmax - d->zy);
+  v = __builtin_elementwise_max(v, (kf16){0} + lo);
+  v = __builtin_elementwise_min(v, (kf16){0} + hi);
+  const float magic = 12582912.0f; /* 1.5 * 2^23 */
+  v = (v + magic) - magic;
+  ki32x16 q = __builtin_convertvector(v, ki32x16) + d->zy;
+  typedef uint8_t ku8x16 __attribute__((vector_size(16)));
+  ku8x16 b = __builtin_convertvector(q, ku8x16); /* in range: no wrap */
+  if (n >= 16) {
+    memcpy(y, &b, 16);
+  } else {
+    for (int64_t l = 0; l < 16; l++)
+      if (l < n) y[l] = b[l];
+  }
 }
 
 /* A register block of a family's template: npx pixels from o2 of one
@@ -221,10 +281,17 @@ K_INLINE void kq8_drive(const k_q8_desc *d, kq8_tile_fn tile, uint8_t *arena,
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
                  mult ? mult + cpos : NULL, yp, px, d->nv, cols, 0);
         }
-        if (o2 < wk.p1) /* the row's last block: (out[2] mod px) pixels */
-          tile(d, xr, o2 * d->s[2] - d->pb[2], zpad, wb, bias + cpos,
-               corr ? corr + cpos : NULL, mult ? mult + cpos : NULL,
-               yr + o2 * d->ys[2] * ysz, d->out[2] % px, nvj, cols, 1);
+        if (o2 < wk.p1) { /* the row's last block: out[2] mod px pixels */
+          uint8_t *yp = yr + o2 * d->ys[2] * ysz;
+          int64_t x2 = o2 * d->s[2] - d->pb[2];
+          if (nvj != d->nv)
+            tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
+                 mult ? mult + cpos : NULL, yp, d->out[2] % px, nvj, cols, 1);
+          else
+            tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
+                 mult ? mult + cpos : NULL, yp, d->out[2] % px, d->nv, cols,
+                 1);
+        }
       }
     }
   }

@@ -30,6 +30,7 @@
 
 #define Q8_TASK_MACS 65536
 #define Q8_MAX_TASKS 64
+#define Q8_L1_WEIGHTS (32 << 10) /* a channel block's weights: 2/3 of L1 */
 
 /* ORDER: cg_q8_family.  regs: accumulator budget (px·nv), max_nv: vectors
  * of 16 channels, max_px: pixels per block. */
@@ -113,9 +114,9 @@ static void q8_split(k_q8_desc *d, double macs) {
   want = max64(1, min64(Q8_MAX_TASKS, want));
   d->rows = d->batch * d->out[0] * d->out[1];
   d->csplit = max64(1, min64(d->cblocks, want));
-  int64_t rem = ceil_div(want, d->csplit);
+  int64_t rem = max64(1, want / d->csplit);
   d->rsplit = max64(1, min64(d->rows, rem));
-  rem = ceil_div(rem, d->rsplit);
+  rem = max64(1, rem / d->rsplit);
   int64_t pblocks = max64(1, ceil_div(d->out[2], d->px));
   int64_t per = ceil_div(pblocks, max64(1, min64(pblocks, rem)));
   d->pchunk = per * d->px;
@@ -303,7 +304,11 @@ ingot_status cg_lower_q8(cg_lower_ctx *ctx, const ir_node *n, k_q8_desc *d,
     d->cpad = ceil_div(d->cin_g, 4) * 4;
     d->kp = d->taps * d->cpad;
     d->nb = ceil_div(d->cout_g, 16);
-    d->nv = max64(1, min64(q8_families[fam].max_nv, d->nb));
+    /* The weights of a channel block (kp x 16·nv bytes) stay in L1 while
+     * the block's pixels stream past: as many vectors as fit. */
+    d->nv = max64(1, min64(min64(q8_families[fam].max_nv, d->nb),
+                           Q8_L1_WEIGHTS / (d->kp * 16)));
+    d->nv = ceil_div(d->nb, ceil_div(d->nb, d->nv)); /* even blocks */
     d->px = max64(1, min64(q8_families[fam].max_px,
                            q8_families[fam].regs / d->nv));
     d->nbv = ceil_div(d->cout_g, 16 * d->nv);

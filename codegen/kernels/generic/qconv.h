@@ -245,8 +245,10 @@ K_INLINE void kq8_drive(const k_q8_desc *d, kq8_tile_fn tile, uint8_t *arena,
     kq8_work wk = kq8_work_of(d, t);
     for (int64_t cb = wk.cb0; cb < wk.cb1; cb++) {
       int64_t g = cb / d->nbv, c0 = cb % d->nbv * cw;
-      int64_t cols = d->cout_g - c0 < cw ? d->cout_g - c0 : cw;
-      int64_t nvj = (cols + 15) / 16;
+      /* The group's last block may be narrower (cols_last channels). */
+      const int64_t cols_last = d->cout_g - (d->nbv - 1) * cw;
+      const int64_t nvl = (cols_last + 15) / 16;
+      int last = c0 + cw > d->cout_g;
       int64_t cpos = g * d->nb * 16 + c0; /* in the per-channel arrays */
       const int8_t *wb = w + (g * d->nb + c0 / 16) * d->kp * 16;
       const uint8_t *xg = x + g * d->cin_g;
@@ -266,31 +268,36 @@ K_INLINE void kq8_drive(const k_q8_desc *d, kq8_tile_fn tile, uint8_t *arena,
         uint8_t *yr = y + (n * d->ys_n + o0 * d->ys[0] + o1 * d->ys[1] +
                            g * d->cout_g + c0) *
                               ysz;
+        /* Every call passes constants for npx, nvj and cols (the last
+         * channel block's are nvl and cols_last), so each specialises. */
         int64_t o2 = wk.p0;
         for (; o2 + px <= wk.p1; o2 += px) {
           uint8_t *yp = yr + o2 * d->ys[2] * ysz;
           int64_t x2 = o2 * d->s[2] - d->pb[2];
           int guard = o2 < d->olo || o2 + px > d->ohi;
-          if (nvj != d->nv)
+          if (last && guard)
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, px, nvj, cols, 1);
+                 mult ? mult + cpos : NULL, yp, px, nvl, cols_last, 1);
+          else if (last)
+            tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
+                 mult ? mult + cpos : NULL, yp, px, nvl, cols_last, 0);
           else if (guard)
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, px, d->nv, cols, 1);
+                 mult ? mult + cpos : NULL, yp, px, d->nv, cw, 1);
           else
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, px, d->nv, cols, 0);
+                 mult ? mult + cpos : NULL, yp, px, d->nv, cw, 0);
         }
         if (o2 < wk.p1) { /* the row's last block: out[2] mod px pixels */
           uint8_t *yp = yr + o2 * d->ys[2] * ysz;
           int64_t x2 = o2 * d->s[2] - d->pb[2];
-          if (nvj != d->nv)
+          if (last)
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, d->out[2] % px, nvj, cols, 1);
+                 mult ? mult + cpos : NULL, yp, d->out[2] % px, nvl,
+                 cols_last, 1);
           else
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, d->out[2] % px, d->nv, cols,
-                 1);
+                 mult ? mult + cpos : NULL, yp, d->out[2] % px, d->nv, cw, 1);
         }
       }
     }

@@ -61,15 +61,24 @@ K_INLINE void qconv_tile_avx2(const k_q8_desc *d, const uint8_t *const *xr,
           }
       }
     }
+  /* Out of the accumulators first, in a loop small enough to unroll (see
+   * qconv_vnni.c): lane pairs hold the two halves of a channel's sum. */
+  uint32_t half[KQ8_PX_MAX][KQ8_NV_MAX][32], sres[KQ8_PX_MAX];
+  for (int64_t p = 0; p < npx; p++) {
+    sres[p] = sum[p];
+    for (int64_t v = 0; v < nvj; v++)
+      for (int64_t q = 0; q < 4; q++)
+        _mm256_storeu_si256((__m256i *)(void *)(half[p][v] + 8 * q),
+                            acc[p][v][q]);
+  }
   const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++) {
-      uint32_t half[32], ch[16];
-      for (int64_t q = 0; q < 4; q++)
-        _mm256_storeu_si256((__m256i *)(void *)(half + 8 * q), acc[p][v][q]);
-      for (int64_t c = 0; c < 16; c++) ch[c] = half[2 * c] + half[2 * c + 1];
+      uint32_t ch[16];
+      for (int64_t c = 0; c < 16; c++)
+        ch[c] = half[p][v][2 * c] + half[p][v][2 * c + 1];
       kq8_finish16(d, ku32x16_load(ch), bias + 16 * v,
-                   corr ? corr + 16 * v : NULL, sum[p],
+                   corr ? corr + 16 * v : NULL, sres[p],
                    mult ? mult + 16 * v : NULL,
                    y + (p * d->ys[2] + 16 * v) * es, cols - 16 * v);
     }

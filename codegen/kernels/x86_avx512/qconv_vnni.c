@@ -53,11 +53,19 @@ K_INLINE void qconv_tile_vnni(const k_q8_desc *d, const uint8_t *const *xr,
         }
       }
     }
+  /* Out of the accumulators first, in a loop small enough to unroll: the
+   * epilogue's loops may stay loops, and indexing acc[][] with their
+   * variables would keep acc in memory (stored every K step). */
+  uint32_t res[KQ8_PX_MAX][KQ8_NV_MAX][16], sres[KQ8_PX_MAX];
+  for (int64_t p = 0; p < npx; p++) {
+    sres[p] = sum[p];
+    for (int64_t v = 0; v < nvj; v++) memcpy(res[p][v], &acc[p][v], 64);
+  }
   const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++)
-      kq8_finish16(d, (ku32x16)acc[p][v], bias + 16 * v,
-                   corr ? corr + 16 * v : NULL, sum[p],
+      kq8_finish16(d, ku32x16_load(res[p][v]), bias + 16 * v,
+                   corr ? corr + 16 * v : NULL, sres[p],
                    mult ? mult + 16 * v : NULL,
                    y + (p * d->ys[2] + 16 * v) * es, cols - 16 * v);
 }

@@ -139,13 +139,22 @@ static ingot_status pack_mult(cg_lower_ctx *ctx, const cg_q8_src *src,
   float *m = calloc((size_t)total, sizeof *m);
   if (!m) return oom();
   *finite = true;
-  float sx = fval(g, src->x_scale, 0), sy = fval(g, src->y_scale, 0);
+  float sx = fval(g, src->x_scale, 0);
+  float sy = src->float_out ? 1.0f : fval(g, src->y_scale, 0);
   for (int64_t gi = 0; gi < d->group; gi++)
     for (int64_t c = 0; c < per_g; c++) {
       int64_t ch = gi * per_g + c;
-      /* M[c] = s_x·s_w[c]/s_y in float32, in this order (the reference's) */
-      float mult = sx * fval(g, src->w_scale, ch);
-      mult = mult / sy;
+      /* M[c] = s_x·s_w[c]/s_y in float32, in this order (the reference's);
+       * QGemm: (alpha·s_x)·s_w[c], then / s_y for a quantised output. */
+      float mult;
+      if (src->qgemm) {
+        mult = src->alpha * sx;
+        mult = mult * fval(g, src->w_scale, ch);
+        if (!src->float_out) mult = mult / sy;
+      } else {
+        mult = sx * fval(g, src->w_scale, ch);
+        mult = mult / sy;
+      }
       if (!isfinite(mult)) *finite = false;
       m[gi * stride + c] = mult;
     }
@@ -260,23 +269,27 @@ ingot_status cg_lower_q8(cg_lower_ctx *ctx, const ir_node *n, k_q8_desc *d,
       !const_ok(g, src->w_zp, tw->dtype, tw->dtype, cout) ||
       !const_ok(g, src->bias, IR_I32, IR_I32, cout))
     return NULL;
-  if (src->bias && ir_shape_numel(&g->tensors[src->bias].shape) != (size_t)cout)
-    return NULL;
-  if (src->qlinear) {
-    if (!src->x_scale || !src->w_scale || !src->y_scale || !src->y_zp)
+  bool scaled = src->qlinear || src->float_out;
+  if (scaled) {
+    if (!src->x_scale || !src->w_scale ||
+        !const_ok(g, src->x_scale, IR_F32, IR_F32, 1) ||
+        !const_ok(g, src->w_scale, IR_F32, IR_F32, cout))
       return NULL;
-    if (!const_ok(g, src->x_scale, IR_F32, IR_F32, 1) ||
-        !const_ok(g, src->w_scale, IR_F32, IR_F32, cout) ||
-        !const_ok(g, src->y_scale, IR_F32, IR_F32, 1) ||
+  }
+  if (src->qlinear) {
+    if (!src->y_scale || (!src->y_zp && !src->qgemm)) return NULL;
+    if (!const_ok(g, src->y_scale, IR_F32, IR_F32, 1) ||
         !const_ok(g, src->y_zp, ty->dtype, ty->dtype, 1) ||
         (ty->dtype != IR_U8 && ty->dtype != IR_I8))
       return NULL;
-  } else if (ty->dtype != IR_I32) {
+  } else if (ty->dtype != (src->float_out ? IR_F32 : IR_I32)) {
     return NULL;
   }
   if (d->k[0] * d->k[1] > KQ8_MAX_TAPS01) return NULL;
 
-  d->op = src->qlinear ? KQ8_QLINEAR : KQ8_INTEGER;
+  d->op = src->qlinear     ? KQ8_QLINEAR
+          : src->float_out ? KQ8_FLOAT
+                           : KQ8_INTEGER;
   d->ytype = (int32_t)ty->dtype;
   d->xflip = tx->dtype == IR_I8 ? 0x80 : 0;
   int64_t za = ival(g, src->x_zp, 0);
@@ -297,6 +310,7 @@ ingot_status cg_lower_q8(cg_lower_ctx *ctx, const ir_node *n, k_q8_desc *d,
     d->kp = d->taps;
     d->nb = ceil_div(d->group, 16);
     d->nv = max64(1, min64(max_nv, d->nb));
+    d->nv = ceil_div(d->nb, ceil_div(d->nb, d->nv)); /* even blocks */
     d->px = max64(1, min64(KQ8_PX_MAX, budget / d->nv));
     d->nbv = ceil_div(d->group, 16 * d->nv);
     d->cblocks = d->nbv;
@@ -317,7 +331,7 @@ ingot_status cg_lower_q8(cg_lower_ctx *ctx, const ir_node *n, k_q8_desc *d,
   q8_interior(d);
   d->px = even_block(d->px, d->out[2]);
 
-  if (src->qlinear) {
+  if (scaled) {
     bool finite;
     int64_t stride = dw ? d->cpad : d->nb * 16;
     /* Depthwise: one group per channel, arrays indexed by channel. */
@@ -353,6 +367,7 @@ ingot_status cg_lower_q8(cg_lower_ctx *ctx, const ir_node *n, k_q8_desc *d,
              d->group > 1 && !dw ? " grouped" : "",
              dw ? "int16" : q8_families[fam].name, d->has_corr ? " zw" : "");
   size_t ybytes = ir_shape_numel(&ty->shape) * (src->qlinear ? 1 : 4);
+  (void)n;
   cg_step st = {.kernel = kernel,
                 .desc = d,
                 .desc_size = sizeof *d,
@@ -362,6 +377,5 @@ ingot_status cg_lower_q8(cg_lower_ctx *ctx, const ir_node *n, k_q8_desc *d,
                                     ir_shape_numel(&tw->shape) + ybytes),
                 .precision = tx->dtype,
                 .summary = summary};
-  (void)n;
   return cg_emit(ctx, &st);
 }

@@ -1,7 +1,7 @@
 /* lower_q8.h — lowering of int8 products with constant weights and
  * constant quantisation parameters to the packed int8 templates
  * (kernels/generic/qconv.h): QLinearConv, ConvInteger (lower_conv.c),
- * QLinearMatMul, MatMulInteger (lower_matmul.c).
+ * QLinearMatMul, MatMulInteger, com.microsoft QGemm (lower_matmul.c).
  *
  * The caller describes the product (geometry in a k_q8_desc, the
  * quantisation parameters and where the model's weights are in a
@@ -42,7 +42,11 @@ typedef struct cg_q8_src {
   ir_tensor_id x, w, y;
   ir_tensor_id x_zp, w_zp, x_scale, w_scale, y_scale, y_zp, bias;
   int64_t w_so, w_si, w_st;
-  bool qlinear;
+  bool qlinear;  /* requantised output (needs the scales and y_zp) */
+  bool qgemm;    /* com.microsoft QGemm: M = (alpha·s_x)·s_w[c] [/ s_y],
+                    y_zp optional */
+  bool float_out; /* QGemm without y_scale: y = float(acc)·M, float32 */
+  float alpha;
 } cg_q8_src;
 
 /* |d| has the geometry (batch, group, cin_g, cout_g, in/out/k/s/d/pb, the

@@ -12,7 +12,9 @@
  * Cases (randomised, fixed seed): QLinearConv and ConvInteger (NHWC) with
  * odd channel counts (not multiples of 4/16/64), kernels 1..5, strides,
  * asymmetric padding, dilation, groups, depthwise, batch 1..2; QLinearMatMul
- * and MatMulInteger with batched A, odd M/K/N; uint8/int8 activations and
+ * and MatMulInteger with batched A, odd M/K/N; com.microsoft QGemm (transB,
+ * alpha, C none/scalar/per column, float or quantised output); uint8/int8
+ * activations and
  * weights, zero points at the extremes (0, 255, -128, 127) or random, per
  * tensor or per output channel, per-tensor or per-channel scales, with and
  * without bias; and accumulators near 2^24 (all-extreme inputs, K = 576).
@@ -64,6 +66,9 @@ typedef struct qcase {
   int64_t n, c, m, group, h, w, k[2], s[2], d[2], pads[4];
   /* matmul: A [batch.., M, K] x B [K, N] */
   int64_t batch, rows, kk, nn;
+  bool qgemm, trans_b, float_out; /* com.microsoft QGemm */
+  int cbias;                       /* QGemm C: 0 none, 1 scalar, 2 [N] */
+  float alpha;
   int za, zy; /* activation, output zero points */
   int zwsel;  /* 0 random, 1 low extreme, 2 high extreme, 3 zero */
   char what[200];
@@ -103,6 +108,7 @@ static void make_values(const qcase *qc, qvals *v) {
   } else {
     int64_t ad[4] = {qc->batch, 2, qc->rows, qc->kk}, bd[2] = {qc->kk, qc->nn};
     int ar = qc->batch ? 4 : 2;
+    if (qc->trans_b) bd[0] = qc->nn, bd[1] = qc->kk;
     v->x = kt_alloc_value(qc->xt, ar, qc->batch ? ad : ad + 2);
     v->w = kt_alloc_value(qc->wt, 2, bd);
     kred = qc->kk;
@@ -125,11 +131,13 @@ static void make_values(const qcase *qc, qvals *v) {
     ir_store_i64(qc->wt, v->wzp.data, (size_t)i, z);
   }
   if (qc->bias) {
-    v->b = kt_alloc_value(IR_I32, 1, &cout);
-    for (int64_t i = 0; i < cout; i++)
+    int64_t one = 1;
+    v->b = qc->cbias == 1 ? kt_alloc_value(IR_I32, 1, &one)
+                          : kt_alloc_value(IR_I32, 1, &cout);
+    for (size_t i = 0; i < ir_shape_numel(&v->b.shape); i++)
       ((int32_t *)v->b.data)[i] = (int32_t)kt_irand(-300000, 300000);
   }
-  if (qc->qlinear) {
+  if (qc->qlinear || qc->float_out) {
     int64_t ns = qc->pc_scale ? cout : 1;
     v->xs = scalar_of(IR_F32, 0.0213);
     v->ws = kt_alloc_value(IR_F32, qc->pc_scale ? 1 : 0, &ns);
@@ -165,7 +173,20 @@ static ir_graph *build(void *vctx) {
   int nin;
   in[0] = kt_input(g, "x", &v->x);
   ir_tensor_id w = kt_const(g, "w", &v->w);
-  if (qc->qlinear) {
+  if (qc->qgemm) {
+    in[1] = kt_const(g, "a_scale", &v->xs);
+    in[2] = kt_const(g, "a_zp", &v->xzp);
+    in[3] = w;
+    in[4] = kt_const(g, "b_scale", &v->ws);
+    in[5] = kt_const(g, "b_zp", &v->wzp);
+    nin = 6;
+    if (qc->bias || !qc->float_out)
+      in[nin++] = qc->bias ? kt_const(g, "c", &v->b) : 0;
+    if (!qc->float_out) {
+      in[nin++] = kt_const(g, "y_scale", &v->ys);
+      in[nin++] = kt_const(g, "y_zp", &v->yzp);
+    }
+  } else if (qc->qlinear) {
     in[1] = kt_const(g, "x_scale", &v->xs);
     in[2] = kt_const(g, "x_zp", &v->xzp);
     in[3] = w;
@@ -181,11 +202,19 @@ static ir_graph *build(void *vctx) {
     in[3] = kt_const(g, "w_zp", &v->wzp);
     nin = 4;
   }
-  ir_op op = qc->conv ? (qc->qlinear ? IR_OP_QLINEAR_CONV : IR_OP_CONV_INTEGER)
-                      : (qc->qlinear ? IR_OP_QLINEAR_MATMUL
-                                     : IR_OP_MATMUL_INTEGER);
+  ir_op op = qc->qgemm ? IR_OP_QGEMM
+             : qc->conv ? (qc->qlinear ? IR_OP_QLINEAR_CONV
+                                       : IR_OP_CONV_INTEGER)
+                        : (qc->qlinear ? IR_OP_QLINEAR_MATMUL
+                                       : IR_OP_MATMUL_INTEGER);
   ir_tensor_id out = kt_tensor(g, "y", true);
   ir_node_id nid = kt_node(g, op, in, nin, &out, 1);
+  if (qc->qgemm) {
+    g->nodes[nid].domain = "com.microsoft";
+    g->nodes[nid].opset = 1;
+    kt_attr_int(g, nid, "transB", qc->trans_b);
+    kt_attr_float(g, nid, "alpha", qc->alpha);
+  }
   if (qc->conv) {
     int64_t k[3] = {1, qc->k[0], qc->k[1]}, s[3] = {1, qc->s[0], qc->s[1]};
     int64_t d[3] = {1, qc->d[0], qc->d[1]};
@@ -347,6 +376,35 @@ static void matmul_case(int i) {
   run_case(&qc);
 }
 
+static void qgemm_case(int i) {
+  qcase qc;
+  memset(&qc, 0, sizeof qc);
+  qc.qgemm = true;
+  qc.float_out = kt_irand(0, 3) == 0;
+  qc.qlinear = !qc.float_out;
+  rand_quant(&qc);
+  if (qc.float_out) {
+    qc.yt = IR_F32;
+    qc.zy = 0;
+  }
+  qc.cbias = (int)kt_irand(0, 2);
+  qc.bias = qc.cbias != 0;
+  qc.trans_b = kt_irand(0, 1);
+  qc.alpha = kt_irand(0, 1) ? 1.0f : 0.37f;
+  qc.rows = kt_irand(1, 40);
+  qc.kk = kt_irand(1, 150);
+  qc.nn = kt_irand(1, 90);
+  snprintf(qc.what, sizeof qc.what,
+           "#%d QGemm %s x %s -> %s M%lld K%lld N%lld transB %d alpha %g "
+           "C %d za %d zw%s %d%s",
+           i, ir_dtype_name(qc.xt), ir_dtype_name(qc.wt),
+           ir_dtype_name(qc.yt), (long long)qc.rows, (long long)qc.kk,
+           (long long)qc.nn, qc.trans_b, (double)qc.alpha, qc.cbias, qc.za,
+           qc.pc_zp ? " per-column" : "", qc.zwsel,
+           qc.pc_scale ? " per-column scale" : "");
+  run_case(&qc);
+}
+
 /* |acc| near 2^24: 3x3 over 64 channels (K = 576) of extreme values. */
 static void extreme_cases(void) {
   static const ir_dtype t[2] = {IR_U8, IR_I8};
@@ -389,5 +447,6 @@ int main(void) {
   for (int i = 0; i < 25; i++) conv_case(i, false, true);
   for (int i = 0; i < 30; i++) conv_case(i, true, false);
   for (int i = 0; i < 80; i++) matmul_case(i);
+  for (int i = 0; i < 40; i++) qgemm_case(i);
   return check_report("test_qconv");
 }

@@ -56,7 +56,7 @@ K_INLINE void qconv_tile_generic(const k_q8_desc *d, const uint8_t *const *xr,
         }
       }
     }
-  const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
+  const int64_t es = d->op == KQ8_QLINEAR ? 1 : 4;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++)
       kq8_finish16(d, ku32x16_load(acc[p][v]), bias + 16 * v,
@@ -122,10 +122,15 @@ K_INLINE void qdw_tile(const k_q8_desc *d, const uint8_t *x, const int16_t *w,
       }
     }
   }
-  const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
+  /* Out of the accumulators in a loop small enough to unroll, so acc
+   * stays in registers (qconv_vnni.c says why). */
+  uint32_t res[KQ8_PX_MAX][KQ8_NV_MAX][16];
+  for (int64_t p = 0; p < npx; p++)
+    for (int64_t v = 0; v < nvj; v++) memcpy(res[p][v], &acc[p][v], 64);
+  const int64_t es = d->op == KQ8_QLINEAR ? 1 : 4;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++)
-      kq8_finish16(d, (ku32x16)acc[p][v], bias + 16 * v, NULL, 0,
+      kq8_finish16(d, ku32x16_load(res[p][v]), bias + 16 * v, NULL, 0,
                    mult ? mult + 16 * v : NULL,
                    y + ((o2 + p) * d->ys[2] + 16 * v) * es, cols - 16 * v);
 }
@@ -136,38 +141,48 @@ KSIG(k_qconv_dw) {
   const int16_t *w = kptr(d->w, arena, weights);
   const int32_t *bias = kptr(d->bias, arena, weights);
   const float *mult =
-      d->op == KQ8_QLINEAR ? kptr(d->mult, arena, weights) : NULL;
+      d->op != KQ8_INTEGER ? kptr(d->mult, arena, weights) : NULL;
   uint8_t *y = kptr(d->y, arena, weights);
-  const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
+  const int64_t es = d->op == KQ8_QLINEAR ? 1 : 4;
   const int64_t cw = 16 * d->nv, px = d->px, C = d->group;
   for (int64_t t = task_begin; t < task_end; t++) {
     kq8_work wk = kq8_work_of(d, t);
     for (int64_t cb = wk.cb0; cb < wk.cb1; cb++) {
-      int64_t c0 = cb * cw, cols = C - c0 < cw ? C - c0 : cw;
-      int64_t nvj = (cols + 15) / 16;
+      /* Constant block widths at every call: full blocks, or the last,
+       * narrower one (cols_last channels). */
+      const int64_t cols_last = C - (d->cblocks - 1) * cw;
+      const int64_t nvl = (cols_last + 15) / 16;
+      int64_t c0 = cb * cw;
+      int last = c0 + cw > C;
       for (int64_t r = wk.r0; r < wk.r1; r++) {
         int64_t n = r / (d->out[0] * d->out[1]);
         int64_t o0 = r / d->out[1] % d->out[0], o1 = r % d->out[1];
         int64_t i0b = o0 * d->s[0] - d->pb[0], i1b = o1 * d->s[1] - d->pb[1];
         const uint8_t *xn = x + n * d->xs_n + c0;
+        const int16_t *wc = w + c0;
+        const int32_t *bc = bias + c0;
+        const float *mc = mult ? mult + c0 : NULL;
         uint8_t *yr =
             y + (n * d->ys_n + o0 * d->ys[0] + o1 * d->ys[1] + c0) * es;
         int64_t o2 = wk.p0;
         for (; o2 + px <= wk.p1; o2 += px) {
           int guard = o2 < d->olo || o2 + px > d->ohi;
-          if (nvj != d->nv)
-            qdw_tile(d, xn, w + c0, bias + c0, mult ? mult + c0 : NULL, yr,
-                     i0b, i1b, o2, px, nvj, cols, 1);
+          if (last)
+            qdw_tile(d, xn, wc, bc, mc, yr, i0b, i1b, o2, px, nvl, cols_last,
+                     1);
           else if (guard)
-            qdw_tile(d, xn, w + c0, bias + c0, mult ? mult + c0 : NULL, yr,
-                     i0b, i1b, o2, px, d->nv, cols, 1);
+            qdw_tile(d, xn, wc, bc, mc, yr, i0b, i1b, o2, px, d->nv, cw, 1);
           else
-            qdw_tile(d, xn, w + c0, bias + c0, mult ? mult + c0 : NULL, yr,
-                     i0b, i1b, o2, px, d->nv, cols, 0);
+            qdw_tile(d, xn, wc, bc, mc, yr, i0b, i1b, o2, px, d->nv, cw, 0);
         }
-        if (o2 < wk.p1)
-          qdw_tile(d, xn, w + c0, bias + c0, mult ? mult + c0 : NULL, yr, i0b,
-                   i1b, o2, d->out[2] % px, nvj, cols, 1);
+        if (o2 < wk.p1) {
+          if (last)
+            qdw_tile(d, xn, wc, bc, mc, yr, i0b, i1b, o2, d->out[2] % px, nvl,
+                     cols_last, 1);
+          else
+            qdw_tile(d, xn, wc, bc, mc, yr, i0b, i1b, o2, d->out[2] % px,
+                     d->nv, cw, 1);
+        }
       }
     }
   }

@@ -23,7 +23,8 @@
  * M[c] = float(s_x·s_w[c]) / s_y computed at build time in that order (the
  * reference's); the lowering only takes this path when every M[c] is finite,
  * so float(acc)·M[c] is never NaN and a float clamp before rounding is exact.
- * Integer outputs (ConvInteger, MatMulInteger) store acc as int32.
+ * Integer outputs (ConvInteger, MatMulInteger) store acc as int32; float
+ * outputs (QGemm without y_scale) store float(acc)·M[c].
  *
  * Packed weights (the layout every family, AMX included, reads):
  *   K order: k = tap·cpad + ci — tap-major (tap = (t0·k1 + t1)·k2 + t2),
@@ -71,6 +72,7 @@
 enum k_q8_op {
   KQ8_QLINEAR = 0, /* requantised uint8/int8 output (QLinearConv/MatMul) */
   KQ8_INTEGER = 1, /* int32 output (ConvInteger, MatMulInteger) */
+  KQ8_FLOAT = 2,   /* float32 output float(acc)·M[c] (QGemm without y_scale) */
 };
 
 /* Register blocks: at most KQ8_PX_MAX pixels x KQ8_NV_MAX vectors. */
@@ -90,7 +92,7 @@ typedef struct k_q8_desc {
   kbuf w;    /* packed weights (see above) */
   kbuf bias; /* int32 bias' [group][nb*16] */
   kbuf corr; /* int32 [group][nb*16], when has_corr */
-  kbuf mult; /* float32 M [group][nb*16], when QLINEAR */
+  kbuf mult; /* float32 M [group][nb*16], when QLINEAR or FLOAT */
   kbuf zpad; /* cpad bytes (cpad_dw for depthwise) holding za: what
                 taps outside the input read */
 
@@ -195,6 +197,10 @@ K_INLINE void kq8_finish16(const k_q8_desc *d, ku32x16 acc,
     return;
   }
   kf16 v = __builtin_convertvector((ki32x16)acc, kf16) * kf16_load(mult);
+  if (d->op == KQ8_FLOAT) {
+    kf16_store_part((float *)(void *)y, 1, n, v);
+    return;
+  }
   const float lo = (float)(d->qmin - d->zy), hi = (float)(d->qmax - d->zy);
   v = __builtin_elementwise_max(v, (kf16){0} + lo);
   v = __builtin_elementwise_min(v, (kf16){0} + hi);
@@ -236,10 +242,10 @@ K_INLINE void kq8_drive(const k_q8_desc *d, kq8_tile_fn tile, uint8_t *arena,
   const int32_t *bias = kptr(d->bias, arena, weights);
   const int32_t *corr = d->has_corr ? kptr(d->corr, arena, weights) : NULL;
   const float *mult =
-      d->op == KQ8_QLINEAR ? kptr(d->mult, arena, weights) : NULL;
+      d->op != KQ8_INTEGER ? kptr(d->mult, arena, weights) : NULL;
   const uint8_t *zpad = kptr(d->zpad, arena, weights);
   uint8_t *y = kptr(d->y, arena, weights);
-  const int64_t ysz = d->op == KQ8_INTEGER ? 4 : 1; /* bytes per element */
+  const int64_t ysz = d->op == KQ8_QLINEAR ? 1 : 4; /* bytes per element */
   const int64_t cw = 16 * d->nv, px = d->px;
   for (int64_t t = task_begin; t < task_end; t++) {
     kq8_work wk = kq8_work_of(d, t);

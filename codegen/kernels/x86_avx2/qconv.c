@@ -71,7 +71,7 @@ K_INLINE void qconv_tile_avx2(const k_q8_desc *d, const uint8_t *const *xr,
         _mm256_storeu_si256((__m256i *)(void *)(half[p][v] + 8 * q),
                             acc[p][v][q]);
   }
-  const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
+  const int64_t es = d->op == KQ8_QLINEAR ? 1 : 4;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++) {
       uint32_t ch[16];

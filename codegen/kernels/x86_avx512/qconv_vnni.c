@@ -61,7 +61,7 @@ K_INLINE void qconv_tile_vnni(const k_q8_desc *d, const uint8_t *const *xr,
     sres[p] = sum[p];
     for (int64_t v = 0; v < nvj; v++) memcpy(res[p][v], &acc[p][v], 64);
   }
-  const int64_t es = d->op == KQ8_INTEGER ? 4 : 1;
+  const int64_t es = d->op == KQ8_QLINEAR ? 1 : 4;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++)
       kq8_finish16(d, ku32x16_load(res[p][v]), bias + 16 * v,

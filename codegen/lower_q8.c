@@ -31,6 +31,7 @@
 #define Q8_TASK_MACS 65536
 #define Q8_MAX_TASKS 64
 #define Q8_L1_WEIGHTS (32 << 10) /* a channel block's weights: 2/3 of L1 */
+#define Q8_L2_INPUT (256 << 10)  /* a task's input pixels: 1/8 of L2 */
 
 /* ORDER: cg_q8_family.  regs: accumulator budget (px·nv), max_nv: vectors
  * of 16 channels, max_px: pixels per block. */
@@ -119,6 +120,10 @@ static void q8_split(k_q8_desc *d, double macs) {
   rem = max64(1, rem / d->rsplit);
   int64_t pblocks = max64(1, ceil_div(d->out[2], d->px));
   int64_t per = ceil_div(pblocks, max64(1, min64(pblocks, rem)));
+  /* A task's input pixels (one row's chunk) are re-read for each of its
+   * channel blocks: keep them within Q8_L2_INPUT. */
+  int64_t px_bytes = max64(1, d->cin_g * d->k[2] * d->s[2]);
+  per = max64(1, min64(per, Q8_L2_INPUT / (px_bytes * d->px)));
   d->pchunk = per * d->px;
   d->psplit = ceil_div(pblocks, per);
 }
@@ -177,7 +182,7 @@ static ingot_status pack_direct(cg_lower_ctx *ctx, const cg_q8_src *src,
   size_t nch = (size_t)(G * nb * 16);
   int8_t *pk = calloc(wsize ? wsize : 1, 1);
   int32_t *bias = calloc(nch, sizeof *bias), *corr = calloc(nch, sizeof *corr);
-  uint8_t *zp = malloc((size_t)cpad);
+  uint8_t *zp = malloc((size_t)(cpad ? cpad : 1));
   ingot_status s = NULL;
   if (!pk || !bias || !corr || !zp) {
     s = oom();
@@ -226,7 +231,7 @@ static ingot_status pack_depthwise(cg_lower_ctx *ctx, const cg_q8_src *src,
   const int64_t C = d->group, cpad = d->cpad, taps = d->taps;
   int16_t *pk = calloc((size_t)(taps * cpad), sizeof *pk);
   int32_t *bias = calloc((size_t)cpad, sizeof *bias);
-  uint8_t *zp = malloc((size_t)cpad);
+  uint8_t *zp = malloc((size_t)(cpad ? cpad : 1));
   ingot_status s = NULL;
   if (!pk || !bias || !zp) {
     s = oom();

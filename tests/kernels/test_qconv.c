@@ -2,8 +2,8 @@
  * kernels/<family>/qconv*.c) bit-exact against the int8 reference, per family.
  *
  * Each family is forced by naming a CPU that has it and nothing better:
- * x86-64 (generic k_qconv), haswell (k_qconv_avx2), cascadelake
- * (k_qconv_vnni); families the machine cannot run are skipped, and a case
+ * x86-64 (generic k_qconv), haswell (k_qconv_avx2), skylake-avx512 (AVX-512
+ * without VNNI: k_qconv_avx2 too), cascadelake (k_qconv_vnni); families the machine cannot run are skipped, and a case
  * fails if its step did not use the family's template (so a silent fall
  * back to the run-time-parameter path is caught).  Every case runs through
  * the natively compiled templates; one in ENGINE_EVERY also through an
@@ -35,6 +35,9 @@ typedef struct fam {
 static fam fams[] = {
     {"x86-64", "k_qconv", {0}, false},
     {"haswell", "k_qconv_avx2", {0}, false},
+    /* AVX-512 without VNNI: the AVX2 template, linked into an AVX-512
+     * module (llvm.c) */
+    {"skylake-avx512", "k_qconv_avx2", {0}, false},
     {"cascadelake", "k_qconv_vnni", {0}, false},
 };
 #define NFAM (int)(sizeof fams / sizeof fams[0])

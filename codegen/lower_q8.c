@@ -30,7 +30,7 @@
 
 #define Q8_TASK_MACS 65536
 #define Q8_MAX_TASKS 64
-#define Q8_L1_WEIGHTS (32 << 10) /* a channel block's weights: 2/3 of L1 */
+#define Q8_L1_WEIGHTS (40 << 10) /* a channel block's weights: most of L1 */
 #define Q8_L2_INPUT (256 << 10)  /* a task's input pixels: 1/8 of L2 */
 
 /* ORDER: cg_q8_family.  regs: accumulator budget (px·nv), max_nv: vectors

@@ -5,8 +5,8 @@ crash or a silent wrong engine (issue 4, "Bad input").
 usage: bad_qdq.py INGOT SAMPLE_CNN.onnx TMPDIR
 
 Each case writes a small model (or uses the sample CNN), runs `ingot build`
-on it, and checks: exit status 1 (not a signal, not 0), and that stderr
-names the node, the input and the reason.  About 2 s (no engine is built:
+on it, and checks: exit status 1 (2 for usage errors; never a signal or 0),
+and that stderr names the node, the input and the reason.  About 2 s (no engine is built:
 every case fails before code generation).
 """
 import os
@@ -22,7 +22,7 @@ os.makedirs(TMP, exist_ok=True)
 failures = 0
 
 
-def model(name, q_scale, q_zp, dq_scale=None, dq_zp=None, dq_axis=None,
+def model(name, q_scale, q_zp, dq_scale=None, dq_zp=None, dq_axis=0,
           w_dtype=np.int8, w_shape=(6, 3, 3, 3)):
     """x -> Q -> DQ -> Conv(DQ(w)) -> y, with the given parameters."""
     inits = [numpy_helper.from_array(np.asarray(q_scale, np.float32), "xs"),
@@ -54,17 +54,18 @@ def model(name, q_scale, q_zp, dq_scale=None, dq_zp=None, dq_axis=None,
     return path
 
 
-def expect(name, args, *needles):
+def expect(name, args, *needles, status=1):
     global failures
     r = subprocess.run([INGOT, "build"] + args + ["-o",
                         os.path.join(TMP, name + ".ingot")],
                        capture_output=True, text=True)
     err = r.stderr.strip().splitlines()
     last = err[-1] if err else ""
-    ok = r.returncode == 1 and all(n in r.stderr for n in needles)
+    ok = r.returncode == status and all(n in r.stderr for n in needles)
     print(f"{'ok  ' if ok else 'FAIL'} {name}: status {r.returncode}: {last}")
     if not ok:
-        print(f"     expected status 1 and {needles} in stderr:\n{r.stderr}")
+        print(f"     expected status {status} and {needles} in stderr:\n"
+              f"{r.stderr}")
         failures += 1
 
 
@@ -101,12 +102,13 @@ expect("axis_out_of_range",
 expect("int8_without_calib", [CNN, "--int8"],
        "--int8 needs calibration data (--calib DATA)",
        "no QuantizeLinear/DequantizeLinear or QLinear nodes")
+# Usage errors exit with 2, like every ingot usage error.
 expect("calib_without_int8", [CNN, "--calib", TMP],
-       "go with --int8")
+       "go with --int8", status=2)
 expect("bad_method", [CNN, "--int8", "--calib", TMP, "--calib-method",
                       "median"], "unknown calibration method 'median'")
 expect("bad_scheme", [CNN, "--int8", "--calib", TMP, "--act-scheme", "u4"],
-       "--act-scheme u4: use u8 or s8")
+       "--act-scheme u4: use u8 or s8", status=2)
 expect("bad_override", [CNN, "--int8", "--calib", TMP, "--layer-precision",
                         "stem.conv=fp16"], "write NAME=fp32 or NAME=int8")
 sys.exit(1 if failures else 0)

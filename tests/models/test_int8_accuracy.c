@@ -4,7 +4,8 @@
  * usage: test_int8_accuracy FP32_ENGINE INT8_ENGINE QUANT_IR.xml DIR
  *                           MIN_AGREE_PCT MIN_SQNR_DB [N_EXACT]
  *
- * For every DIR/*.npy (one model input each, held out from calibration):
+ * For every .npy file in DIR (one model input each, held out from
+ * calibration):
  * runs both engines and counts top-1 agreement of the first output, and the
  * output SQNR of int8 against fp32 over all inputs.  For the first N_EXACT
  * inputs (default 8) it also runs the reference interpreter on

@@ -83,8 +83,6 @@ static ingot_status q_check(const ir_node *n, const ir_value *in, int nin,
   }
   /* Values, when known (constants: checked at import and build time). */
   const char *sname = n->op == IR_OP_QUANTIZE_LINEAR ? "y_scale" : "x_scale";
-  const char *zname =
-      n->op == IR_OP_QUANTIZE_LINEAR ? "y_zero_point" : "x_zero_point";
   size_t ns = ir_shape_is_static(s) ? ir_shape_numel(s) : 0;
   if (s->rank == 0) ns = 1;
   for (size_t i = 0; in[1].data && i < ns; i++) {
@@ -95,18 +93,6 @@ static ingot_status q_check(const ir_node *n, const ir_value *in, int nin,
                            "%s (input 1) element %zu is %g; a scale must be "
                            "positive and finite",
                            sname, i, v);
-  }
-  if (has_zp && in[2].data && in[0].dtype == IR_I32 &&
-      n->op == IR_OP_DEQUANTIZE_LINEAR) {
-    size_t nz = in[2].shape.rank == 0 ? 1 : ir_shape_numel(&in[2].shape);
-    for (size_t i = 0; i < nz; i++)
-      if (ir_load_i64(in[2].dtype, in[2].data, i) != 0)
-        return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                             "%s (input 2) element %zu is %lld; an int32 "
-                             "input's zero point must be 0",
-                             zname, i,
-                             (long long)ir_load_i64(in[2].dtype, in[2].data,
-                                                    i));
   }
   if (!lay) return NULL;
   size_t total = ir_shape_numel(x);

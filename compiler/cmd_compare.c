@@ -368,6 +368,7 @@ static ingot_status read_labels(const char *path, long long **out,
     long long x = strtoll(line, &end, 10);
     while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
     if (end == line || *end || x < 0) {
+      line[strcspn(line, "\r\n")] = '\0';
       s = ingot_make_status(INGOT_INVALID_ARGUMENT,
                             "%s: line %lld is not a class index: '%.40s'",
                             path, k + 1, line);

@@ -116,6 +116,14 @@ ingot_status ref_set_const_ints(ir_graph *g, ir_node_id nid, int idx,
  * integer value and maps to the zero point. */
 int64_t ref_saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi);
 
+/* Quantisation scales (docs/int8.md): when input |idx| is present and
+ * its values are known (a constant), every one must be positive and
+ * finite; the error names the node, the input (|what|, e.g. "w_scale") and
+ * the first bad value's position.  Float types only; others pass (the
+ * dtype check is the op's). */
+ingot_status ref_check_scale_values(const ir_node *n, const ir_value *in,
+                                    int nin, int idx, const char *what);
+
 /* Copies the |rank|-D box |dims| into contiguous |dst|, reading the element
  * at index i from src[base + sum i[d] * src_str[d]] (in elements; strides
  * may be 0 or negative; every address read must lie in |src|).

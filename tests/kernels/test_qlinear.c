@@ -14,7 +14,9 @@
  * and QLinearAveragePool (pads, strides, ceil_mode, count_include_pad,
  * auto_pad); and each of them inside an NHWC region (fed by a uint8/int8
  * MaxPool, which the layout pass stores NHWC), plus per-tensor
- * QuantizeLinear and DequantizeLinear there.
+ * QuantizeLinear and DequantizeLinear there; and the ops QOperator
+ * models apply to int8 tensors directly (Relu, Max, Min, Reshape,
+ * Transpose, Flatten, Squeeze, Unsqueeze, Slice, Concat, Pad, MaxPool).
  * Budget: about 10 s under ASan.
  */
 #include "kt_graph.h"
@@ -289,11 +291,106 @@ static void test_qdq_nhwc(void) {
   }
 }
 
+/* The ops a QOperator model runs on int8 tensors directly (docs/int8.md:
+ * same scale and zero point in and out) lower for uint8 and int8, in the
+ * model's layout and after an NHWC MaxPool. */
+static void test_int8_passthrough(void) {
+  enum { RELU, MAX, MIN, RESHAPE, TRANSPOSE, FLATTEN, SQUEEZE, UNSQUEEZE,
+         SLICE, CONCAT, PAD, MAXPOOL, NOPS };
+  static const char *const names[NOPS] = {
+      "Relu", "Max", "Min", "Reshape", "Transpose", "Flatten", "Squeeze",
+      "Unsqueeze", "Slice", "Concat", "Pad", "MaxPool 3x3/2"};
+  for (int it = 0; it < 2 * 2 * NOPS; it++) {
+    tg t;
+    tg_init(&t, 36000u + (uint32_t)it);
+    int op = it % NOPS;
+    ir_dtype dt = (it / NOPS) % 2 ? IR_I8 : IR_U8;
+    bool nhwc = it / (2 * NOPS) == 1;
+    int64_t d[4] = {1, tg_rnd_in(&t, 1, 20), tg_rnd_in(&t, 2, 7), 1};
+    d[3] = op == SQUEEZE ? 1 : tg_rnd_in(&t, 2, 7);
+    ir_tensor_id x = maybe_nhwc(&t, q_input(&t, dt, 4, d), nhwc), y;
+    ir_tensor_id in[5] = {x};
+    ir_node_id n;
+    switch (op) {
+    case RELU: tg_node(&t, IR_OP_RELU, 14, in, 1, 1, &y); break;
+    case MAX: case MIN:
+      in[1] = maybe_nhwc(&t, q_input(&t, dt, 4, d), nhwc);
+      tg_node(&t, op == MAX ? IR_OP_MAX : IR_OP_MIN, 13, in, 2, 1, &y);
+      break;
+    case RESHAPE: {
+      int64_t shape[2] = {d[1], -1};
+      in[1] = tg_ints(&t, shape, 2);
+      tg_node(&t, IR_OP_RESHAPE, 14, in, 2, 1, &y);
+      break;
+    }
+    case TRANSPOSE: {
+      int64_t perm[4] = {0, 2, 3, 1};
+      n = tg_node(&t, IR_OP_TRANSPOSE, 13, in, 1, 1, &y);
+      kt_attr_ints(t.g, n, "perm", perm, 4);
+      break;
+    }
+    case FLATTEN:
+      n = tg_node(&t, IR_OP_FLATTEN, 13, in, 1, 1, &y);
+      kt_attr_int(t.g, n, "axis", 1);
+      break;
+    case SQUEEZE: {
+      int64_t ax[1] = {3};
+      in[1] = tg_ints(&t, ax, 1);
+      tg_node(&t, IR_OP_SQUEEZE, 13, in, 2, 1, &y);
+      break;
+    }
+    case UNSQUEEZE: {
+      int64_t ax[1] = {2};
+      in[1] = tg_ints(&t, ax, 1);
+      tg_node(&t, IR_OP_UNSQUEEZE, 13, in, 2, 1, &y);
+      break;
+    }
+    case SLICE: {
+      int64_t st[2] = {1, 0}, en[2] = {100, -1}, axes[2] = {1, 3};
+      in[1] = tg_ints(&t, st, 2);
+      in[2] = tg_ints(&t, en, 2);
+      in[3] = tg_ints(&t, axes, 2);
+      tg_node(&t, IR_OP_SLICE, 13, in, 4, 1, &y);
+      break;
+    }
+    case CONCAT:
+      in[1] = maybe_nhwc(&t, q_input(&t, dt, 4, d), nhwc);
+      n = tg_node(&t, IR_OP_CONCAT, 13, in, 2, 1, &y);
+      kt_attr_int(t.g, n, "axis", 1);
+      break;
+    case PAD: {
+      int64_t pads[8] = {0, 0, 1, 2, 0, 1, 0, 3};
+      ir_value c = {.dtype = dt, .shape = {0, {0}}};
+      CHECK_OK(ir_value_alloc(&c));
+      ir_store_i64(dt, c.data, 0, dt == IR_I8 ? -7 : 201);
+      in[1] = tg_ints(&t, pads, 8);
+      in[2] = tg_const(&t, &c);
+      ir_value_free(&c);
+      tg_node(&t, IR_OP_PAD, 13, in, 3, 1, &y);
+      break;
+    }
+    default: { /* MAXPOOL */
+      int64_t k[2] = {3, 3}, st[2] = {2, 2}, p[4] = {1, 1, 1, 1};
+      n = tg_node(&t, IR_OP_MAX_POOL, 12, in, 1, 1, &y);
+      kt_attr_ints(t.g, n, "kernel_shape", k, 2);
+      kt_attr_ints(t.g, n, "strides", st, 2);
+      kt_attr_ints(t.g, n, "pads", p, 4);
+      break;
+    }
+    }
+    char what[96];
+    snprintf(what, sizeof what, "%s on %s%s", names[op], ir_dtype_name(dt),
+             nhwc ? " after an NHWC MaxPool" : "");
+    tg_run(&t, 0, what);
+  }
+}
+
 int main(void) {
   test_binary();
   test_table();
   test_concat();
   test_pools();
   test_qdq_nhwc();
+  test_int8_passthrough();
   return check_report("test_qlinear");
 }

@@ -17,7 +17,9 @@
  * QuantizeLinear and DequantizeLinear there; and the ops QOperator
  * models apply to int8 tensors directly (Relu, Max, Min, Reshape,
  * Transpose, Flatten, Squeeze, Unsqueeze, Slice, Concat, Pad, MaxPool).
- * Budget: about 10 s under ASan.
+ * Budget: about 300 cases, a third of them building an engine with LLVM;
+ * 80 s under ASan on the loaded 2-core CI machine before trimming, so
+ * about 50 s now (10 s in a release build).
  */
 #include "kt_graph.h"
 #include "params.h"
@@ -84,7 +86,7 @@ static void ms_node(tg *t, ir_node_id n) {
 /*===------------------------------------------------------------------===*/
 
 static void test_binary(void) {
-  for (int it = 0; it < 160; it++) {
+  for (int it = 0; it < 96; it++) {
     tg t;
     tg_init(&t, 31000u + (uint32_t)it);
     ir_dtype dt = qtype(&t);
@@ -127,7 +129,7 @@ static void test_binary(void) {
 }
 
 static void test_table(void) {
-  for (int it = 0; it < 60; it++) {
+  for (int it = 0; it < 40; it++) {
     tg t;
     tg_init(&t, 32000u + (uint32_t)it);
     ir_dtype dt = qtype(&t);
@@ -155,7 +157,7 @@ static void test_table(void) {
 }
 
 static void test_concat(void) {
-  for (int it = 0; it < 60; it++) {
+  for (int it = 0; it < 40; it++) {
     tg t;
     tg_init(&t, 33000u + (uint32_t)it);
     ir_dtype dt = qtype(&t);
@@ -192,7 +194,7 @@ static void test_concat(void) {
 }
 
 static void test_pools(void) {
-  for (int it = 0; it < 80; it++) {
+  for (int it = 0; it < 60; it++) {
     tg t;
     tg_init(&t, 34000u + (uint32_t)it);
     ir_dtype dt = qtype(&t);
@@ -255,7 +257,7 @@ static void test_pools(void) {
 /* Per-tensor QuantizeLinear / DequantizeLinear between NHWC ops: the
  * layout pass keeps them NHWC. */
 static void test_qdq_nhwc(void) {
-  for (int it = 0; it < 24; it++) {
+  for (int it = 0; it < 16; it++) {
     tg t;
     tg_init(&t, 35000u + (uint32_t)it);
     ir_dtype dt = qtype(&t);

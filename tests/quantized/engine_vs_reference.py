@@ -13,6 +13,10 @@ usage: engine_vs_reference.py INGOT TMP_DIR MODEL [options]
   --every K              ... every K-th of them (default 50; the
                          environment's INGOT_IMAGENET_EVERY overrides)
   --random N             N pseudo-random inputs (normal, seeded)
+  --reference-after STAGE  compare with the reference run on the graph
+                         after build pass STAGE (`ingot build --dump-ir
+                         STAGE`), e.g. qdq-fold for a QDQ model, whose
+                         int8 form is what the engine computes
 
 For every input, `ingot run ENGINE` and `ingot run MODEL --reference` write
 their outputs; every output file must be byte-identical.  Prints the
@@ -52,8 +56,8 @@ def main(argv):
         print(__doc__)
         return 2
     ingot, tmp, model = argv[1:4]
-    name, shape, vectors, expect, images, every, nrand = (
-        "input", None, [], None, None, 50, 0)
+    name, shape, vectors, expect, images, every, nrand, stage = (
+        "input", None, [], None, None, 50, 0, None)
     i = 4
     while i < len(argv):
         a = argv[i]
@@ -72,6 +76,8 @@ def main(argv):
             every = int(argv[i + 1])
         elif a == "--random":
             nrand = int(argv[i + 1])
+        elif a == "--reference-after":
+            stage = argv[i + 1]
         else:
             print("unknown option %s\n%s" % (a, __doc__))
             return 2
@@ -81,9 +87,14 @@ def main(argv):
     stem = os.path.splitext(os.path.basename(model))[0]
     engine = os.path.join(tmp, stem + ".ingot")
     shapes = ["--shapes", "%s:%s" % (name, shape)] if shape else []
-    secs = run([ingot, "build", model, "-o", engine] + shapes)
+    dump = ["--dump-ir", stage] if stage else []
+    secs = run([ingot, "build", model, "-o", engine] + shapes + dump)
     print("%s: built %s in %.1f s (%d bytes)" % (stem, engine, secs,
                                                  os.path.getsize(engine)))
+    ref_model = model
+    if stage:
+        ref_model = "%s.%s.xml" % (engine, stage)
+        print("%s: the reference runs %s" % (stem, ref_model))
 
     inputs = [(v, None) for v in vectors]
     rng = np.random.default_rng(20261122)
@@ -108,7 +119,7 @@ def main(argv):
                 os.remove(os.path.join(d, f))
         te = run([ingot, "run", engine, "--input", "%s=%s" % (name, x),
                   "--output", de])
-        tr = run([ingot, "run", model, "--reference"] + shapes +
+        tr = run([ingot, "run", ref_model, "--reference"] + shapes +
                  ["--input", "%s=%s" % (name, x), "--output", dr])
         fe, fr = outputs(de), outputs(dr)
         if fe != fr or not fe:

@@ -15,7 +15,8 @@
  * contiguous each).  A task walks its rows 32 at a time and, for each
  * block of rows, all its columns in pairs of blocks: the rows' A data
  * (32 x K bytes) stays in L1 while the weights stream from L2.  Calls are coarse (a task range), as
- * each pays the tile configuration once (~60 ns).
+ * each pays the tile configuration once (~60 ns).  A block's epilogue
+ * runs interleaved with the next block's tile products (amx_block).
  *
  * Exactness: tdpbusd multiplies u8 by s8 and accumulates in int32 with
  * wrap-around, as the reference does; the epilogue adds the folded bias
@@ -44,39 +45,6 @@ AMX_INLINE void amx_configure(void) {
   _tile_loadconfig(&c);
 }
 
-/* One 32 x 32 block: rows from |ap| (row stride a_rs), weights of column
- * blocks |w0| and |w1|; int32 results to |acc| (32 x 32, row stride 128
- * bytes).  Tiles by number: accumulators 0-3, A rows 4-5, B 6-7.  Named
- * tiles matter: with LLVM's automatic assignment (__tile1024i) both A
- * tiles shared one register, and each reload waited for the products
- * reading the previous one. */
-AMX_INLINE void amx_block(const k_amx_desc *d, const uint8_t *ap,
-                          const int8_t *w0, const int8_t *w1, int32_t *acc) {
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  const int64_t rs = d->a_rs;
-  int64_t kidx = 0;
-  for (int64_t kh = 0; kh < d->kh_n; kh++)
-    for (int64_t kw = 0; kw < d->kw_n; kw++)
-      for (int64_t cc = 0; cc < d->cchunks; cc++, kidx++) {
-        const uint8_t *p = ap + kh * d->tap_h + kw * d->tap_w + cc * 64;
-        _tile_loadd(6, w0 + kidx * KAMX_TILE_BYTES, 64);
-        _tile_loadd(4, p, rs);
-        _tile_dpbusd(0, 4, 6);
-        _tile_loadd(7, w1 + kidx * KAMX_TILE_BYTES, 64);
-        _tile_dpbusd(1, 4, 7);
-        _tile_loadd(5, p + 16 * rs, rs);
-        _tile_dpbusd(2, 5, 6);
-        _tile_dpbusd(3, 5, 7);
-      }
-  _tile_stored(0, acc, 128);
-  _tile_stored(1, acc + 16, 128);
-  _tile_stored(2, acc + 16 * 32, 128);
-  _tile_stored(3, acc + 16 * 32 + 16, 128);
-}
-
 /* DESIGN.md §5 for one accumulator: clamp(rne(float(acc)·mul) + zp, lo,
  * hi), NaN giving zp, like k_saturate_rne, but in float32 only: rne(v) is
  * an integer (or v itself when |v| >= 2^23), so comparing it with the
@@ -92,14 +60,25 @@ AMX_INLINE int32_t amx_requant(int32_t acc, float mul, int32_t zp, float lo,
   return v != v ? zp : (int32_t)r + zp;
 }
 
-/* Adds the bias, requantises and stores the valid rows and columns of a
- * block whose first grid row is |q0| and first column |j0|. */
-AMX_INLINE void amx_epilogue(const k_amx_desc *d, const int32_t *acc,
+/* A block whose accumulators wait in |acc| for their epilogue: first grid
+ * row q0, first column j0, output |y| of its image. */
+typedef struct amx_pending {
+  const int32_t *acc;
+  uint8_t *y;
+  int64_t q0, j0;
+} amx_pending;
+
+/* Adds the bias, requantises and stores rows [r0, r1) of block |p| (only
+ * its valid rows and columns). */
+AMX_INLINE void amx_epilogue(const k_amx_desc *d, const amx_pending *p,
                              const int32_t *bias, const float *mul,
-                             uint8_t *y, int64_t q0, int64_t j0) {
+                             int64_t r0, int64_t r1) {
+  const int32_t *acc = p->acc;
+  uint8_t *y = p->y;
+  const int64_t q0 = p->q0, j0 = p->j0;
   int64_t cols = d->n - j0 < 32 ? d->n - j0 : 32;
   const float lo = (float)(d->qmin - d->yzp), hi = (float)(d->qmax - d->yzp);
-  for (int64_t r = 0; r < 32; r++) {
+  for (int64_t r = r0; r < r1; r++) {
     int64_t q = q0 + r;
     if (q >= d->m) break;
     int64_t oh = q / d->gw, ow = q % d->gw;
@@ -120,6 +99,47 @@ AMX_INLINE void amx_epilogue(const k_amx_desc *d, const int32_t *acc,
   }
 }
 
+/* One 32 x 32 block: rows from |ap| (row stride a_rs), weights of column
+ * blocks |w0| and |w1|; int32 results to |acc| (32 x 32, row stride 128
+ * bytes).  The epilogue of the previous block (|prev|, NULL: none) runs
+ * two rows per K step in between: the vector unit requantises while the
+ * tile unit multiplies (each K step is >= 64 cycles of tdpbusd), instead
+ * of the two taking turns.  Tiles by number: accumulators 0-3, A rows 4-5, B 6-7.  Named
+ * tiles matter: with LLVM's automatic assignment (__tile1024i) both A
+ * tiles shared one register, and each reload waited for the products
+ * reading the previous one. */
+AMX_INLINE void amx_block(const k_amx_desc *d, const uint8_t *ap,
+                          const int8_t *w0, const int8_t *w1, int32_t *acc,
+                          const amx_pending *prev, const int32_t *bias,
+                          const float *mul) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  const int64_t rs = d->a_rs;
+  int64_t kidx = 0;
+  for (int64_t kh = 0; kh < d->kh_n; kh++)
+    for (int64_t kw = 0; kw < d->kw_n; kw++)
+      for (int64_t cc = 0; cc < d->cchunks; cc++, kidx++) {
+        const uint8_t *p = ap + kh * d->tap_h + kw * d->tap_w + cc * 64;
+        _tile_loadd(6, w0 + kidx * KAMX_TILE_BYTES, 64);
+        _tile_loadd(4, p, rs);
+        _tile_dpbusd(0, 4, 6);
+        _tile_loadd(7, w1 + kidx * KAMX_TILE_BYTES, 64);
+        _tile_dpbusd(1, 4, 7);
+        _tile_loadd(5, p + 16 * rs, rs);
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+        if (prev && kidx < 16)
+          amx_epilogue(d, prev, bias, mul, 2 * kidx, 2 * kidx + 2);
+      }
+  if (prev && kidx < 16) amx_epilogue(d, prev, bias, mul, 2 * kidx, 32);
+  _tile_stored(0, acc, 128);
+  _tile_stored(1, acc + 16, 128);
+  _tile_stored(2, acc + 16 * 32, 128);
+  _tile_stored(3, acc + 16 * 32 + 16, 128);
+}
+
 AMX_INLINE void amx_run(const k_amx_desc *d, uint8_t *arena,
                         const uint8_t *weights, int64_t task_begin,
                         int64_t task_end) {
@@ -130,7 +150,9 @@ AMX_INLINE void amx_run(const k_amx_desc *d, uint8_t *arena,
   uint8_t *y0 = kptr(d->y, arena, weights);
   const int64_t wblock = d->kh_n * d->kw_n * d->cchunks * KAMX_TILE_BYTES;
   const int64_t ysz = d->ytype == 6 ? 4 : 1;
-  _Alignas(64) int32_t acc[32 * 32];
+  _Alignas(64) int32_t acc[2][32 * 32]; /* this block's, the previous one's */
+  amx_pending pend;
+  int have = 0, cur = 0;
   amx_configure();
   for (int64_t t = task_begin; t < task_end; t++) {
     int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
@@ -143,10 +165,14 @@ AMX_INLINE void amx_run(const k_amx_desc *d, uint8_t *arena,
     for (int64_t q0 = q_beg; q0 < q_end; q0 += 32)
       for (int64_t j0 = j_beg; j0 < j_end; j0 += 32) {
         const int8_t *w0 = w + (j0 / 16) * wblock;
-        amx_block(d, a + q0 * d->a_rs, w0, w0 + wblock, acc);
-        amx_epilogue(d, acc, bias, mul, y, q0, j0);
+        amx_block(d, a + q0 * d->a_rs, w0, w0 + wblock, acc[cur],
+                  have ? &pend : NULL, bias, mul);
+        pend = (amx_pending){acc[cur], y, q0, j0};
+        have = 1;
+        cur ^= 1;
       }
   }
+  if (have) amx_epilogue(d, &pend, bias, mul, 0, 32);
   _tile_release();
 }
 

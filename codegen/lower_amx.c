@@ -2,6 +2,8 @@
  * (kernels/x86_amx/amx.c; amx.h has the layouts).
  *
  * AMX takes a node when the target has amx-tile and amx-int8 and:
+ *  - the activations are uint8, or int8 (copied as a XOR 0x80 = a + 128,
+ *    the unsigned operand tdpbusd takes, with the zero point likewise);
  *  - the weights (Conv W, MatMul B) are constants, as are every zero point,
  *    scale and bias, so the zero-point terms fold into one int32 bias per
  *    output channel at build time;
@@ -13,7 +15,7 @@
  *    B's per tensor or per column.
  * Anything else returns done = false and the caller's lowering runs.
  *
- * Steps: a convolution whose input is NHWC with channels a multiple of 64,
+ * Steps: a convolution whose uint8 input is NHWC with channels a multiple of 64,
  * no padding, stride 1 and a 1x1 kernel, or a product with K a multiple of
  * 64, reads its input in place when the rows up to the next multiple of 32
  * exist; otherwise a k_pad_u8_amx step first writes the padded NHWC copy
@@ -28,8 +30,8 @@
 #include "lower_amx.h"
 #include "x86_amx/amx.h"
 
-#define AMX_TASK_MACS ((double)(1 << 23))
-#define AMX_MAX_TASKS 16
+#define AMX_MAX_TASKS 256
+#define AMX_MIN_TASKS 8 /* below: split the columns as well */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -74,6 +76,7 @@ typedef struct amx_job {
   bool requant;
   const ir_tensor *x_zp, *w_zp, *x_scale, *w_scale, *y_scale, *y_zp, *bias;
   ir_dtype wtype, ytype;
+  int32_t xflip; /* 0x80 for int8 activations */
 } amx_job;
 
 /* Weight zero points AMX takes: int8 with 0, uint8 with 128 everywhere. */
@@ -82,6 +85,14 @@ static bool weight_zp_fits(const amx_job *j) {
   for (int64_t c = 0; c < j->n_out; c++)
     if ((int64_t)qval(j->w_zp, c, 0) != want) return false;
   return true;
+}
+
+/* The activation zero point in the unsigned domain the tiles see:
+ * za_u = za + 128 for int8 activations (a_u = a XOR 0x80 = a + 128, so
+ * a - za = a_u - za_u and every formula holds with a_u, za_u). */
+static int32_t za_unsigned(const amx_job *j) {
+  int32_t za = (int32_t)qval(j->x_zp, 0, 0);
+  return j->xflip ? za + 128 : za;
 }
 
 /* Packs j->wk into B tiles, folds the bias, computes the multipliers, and
@@ -99,7 +110,7 @@ static ingot_status pack(cg_lower_ctx *ctx, const amx_job *j, k_amx_desc *d) {
                       "out of memory packing weights for AMX");
     goto done;
   }
-  int32_t za = (int32_t)qval(j->x_zp, 0, 0);
+  int32_t za = za_unsigned(j);
   for (int64_t c = 0; c < j->n_out; c++) {
     const int8_t *row = j->wk + c * K;
     uint32_t sum = 0;
@@ -135,17 +146,20 @@ done:
   return s;
 }
 
-/* Tasks: rows first (a task's rows share their A block across all its
- * columns), then columns when there are few row blocks. */
-static void split(k_amx_desc *d, double macs) {
-  int64_t want = (int64_t)(macs / AMX_TASK_MACS);
-  want = max64(1, min64(AMX_MAX_TASKS, want));
-  want = max64(1, ceil_div(want, d->batch));
+/* Tasks: one per block of 32 grid rows (at most AMX_MAX_TASKS, then
+ * several blocks each), split by columns too when there are few.  The pool
+ * hands each thread one contiguous range of tasks per call (kchunk), and
+ * a call configures the tiles once and pipelines its blocks across task
+ * boundaries, so small tasks cost nothing and even out the threads' work;
+ * within a task the rows' A block is reused across all its columns. */
+static void split(k_amx_desc *d) {
   int64_t mb = ceil_div(d->m, 32), nb = ceil_div(d->n, 32);
-  d->tiles_m = min64(want, mb);
-  d->mt = ceil_div(mb, d->tiles_m) * 32;
+  int64_t per = ceil_div(mb, min64(mb, AMX_MAX_TASKS));
+  d->mt = per * 32;
   d->tiles_m = ceil_div(d->m, d->mt);
-  d->tiles_n = min64(max64(1, ceil_div(want, d->tiles_m)), nb);
+  int64_t rows = d->tiles_m * d->batch;
+  d->tiles_n = rows >= AMX_MIN_TASKS ? 1
+                                     : min64(nb, ceil_div(AMX_MIN_TASKS, rows));
   d->nt = ceil_div(nb, d->tiles_n) * 32;
   d->tiles_n = ceil_div(d->n, d->nt);
 }
@@ -153,7 +167,7 @@ static void split(k_amx_desc *d, double macs) {
 static ingot_status emit(cg_lower_ctx *ctx, const amx_job *j, k_amx_desc *d,
                          const char *kernel, const char *summary,
                          double macs, uint64_t bytes) {
-  split(d, macs);
+  split(d);
   cg_step st = {.kernel = kernel,
                 .desc = d,
                 .desc_size = sizeof *d,
@@ -179,14 +193,14 @@ static void read_quant(const cg_lower_ctx *ctx, const ir_node *n, bool ql,
   j->requant = ql;
   if (ql) {
     j->x_scale = const_input(ctx, n, 1, IR_F32, IR_F32, 1, fits);
-    j->x_zp = const_input(ctx, n, 2, IR_U8, IR_U8, 1, fits);
+    j->x_zp = const_input(ctx, n, 2, IR_U8, IR_I8, 1, fits);
     j->w_scale = const_input(ctx, n, 4, IR_F32, IR_F32, per, fits);
     j->w_zp = const_input(ctx, n, 5, IR_U8, IR_I8, per, fits);
     j->y_scale = const_input(ctx, n, 6, IR_F32, IR_F32, 1, fits);
     j->y_zp = const_input(ctx, n, 7, IR_U8, IR_I8, 1, fits);
     if (!j->x_scale || !j->w_scale || !j->y_scale) *fits = false;
   } else {
-    j->x_zp = const_input(ctx, n, 2, IR_U8, IR_U8, 1, fits);
+    j->x_zp = const_input(ctx, n, 2, IR_U8, IR_I8, 1, fits);
     j->w_zp = const_input(ctx, n, 3, IR_U8, IR_I8, per, fits);
   }
 }
@@ -204,7 +218,8 @@ ingot_status cg_amx_lower_conv(cg_lower_ctx *ctx, const ir_node *n,
   int wi = ql ? 3 : 1;
   const ir_tensor *tx = &g->tensors[n->in[0]], *tw = &g->tensors[n->in[wi]];
   const ir_tensor *ty = &g->tensors[n->out[0]];
-  if (tx->dtype != IR_U8 || (tw->dtype != IR_I8 && tw->dtype != IR_U8) ||
+  if ((tx->dtype != IR_U8 && tx->dtype != IR_I8) ||
+      (tw->dtype != IR_I8 && tw->dtype != IR_U8) ||
       tw->role != IR_ROLE_CONSTANT || !tw->data || geo->transposed ||
       geo->group != 1 || geo->in[0] != 1 || geo->k[0] != 1 ||
       geo->out[0] != 1 || tw->shape.rank < 3)
@@ -222,6 +237,7 @@ ingot_status cg_amx_lower_conv(cg_lower_ctx *ctx, const ir_node *n,
   j.n_out = geo->cout_g;
   j.wtype = tw->dtype;
   j.ytype = ty->dtype;
+  j.xflip = tx->dtype == IR_I8 ? 0x80 : 0;
   read_quant(ctx, n, ql, j.n_out, &j, &fits);
   if (ql) j.bias = const_input(ctx, n, 8, IR_I32, IR_I32, (size_t)j.n_out, &fits);
   if (!fits || !weight_zp_fits(&j)) return NULL;
@@ -263,7 +279,7 @@ ingot_status cg_amx_lower_conv(cg_lower_ctx *ctx, const ir_node *n,
   d.y = vy.buf;
 
   /* In place: NHWC, 64-multiple channels, pointwise, no padding. */
-  bool direct = geo->xs_c == 1 && C % 64 == 0 && KH == 1 && KW == 1 &&
+  bool direct = !j.xflip && geo->xs_c == 1 && C % 64 == 0 && KH == 1 && KW == 1 &&
                 S == 1 && pt == 0 && pl == 0 && OH == H && OW == W &&
                 geo->xs[2] == C && geo->xs[1] == W * C && geo->xs_n == H * W * C;
   int64_t Hp = H, Wp = W;
@@ -305,7 +321,8 @@ ingot_status cg_amx_lower_conv(cg_lower_ctx *ctx, const ir_node *n,
     p.wp = Wp;
     p.cp = j.cp;
     p.slack = slack;
-    p.zp = (int32_t)qval(j.x_zp, 0, 0);
+    p.zp = za_unsigned(&j);
+    p.xflip = j.xflip;
     INGOT_RETURN_IF_ERROR(
         cg_scratch(ctx, (size_t)(d.batch * d.a_img + slack), &p.out));
     d.a = p.out;
@@ -351,7 +368,8 @@ ingot_status cg_amx_lower_matmul(cg_lower_ctx *ctx, const ir_node *n,
   int ib = ql ? 3 : 1;
   const ir_tensor *ta = &g->tensors[n->in[0]], *tb = &g->tensors[n->in[ib]];
   const ir_tensor *ty = &g->tensors[n->out[0]];
-  if (ta->dtype != IR_U8 || (tb->dtype != IR_I8 && tb->dtype != IR_U8) ||
+  if ((ta->dtype != IR_U8 && ta->dtype != IR_I8) ||
+      (tb->dtype != IR_I8 && tb->dtype != IR_U8) ||
       tb->role != IR_ROLE_CONSTANT || !tb->data || tb->shape.rank != 2 ||
       ta->shape.rank < 2)
     return NULL;
@@ -373,6 +391,7 @@ ingot_status cg_amx_lower_matmul(cg_lower_ctx *ctx, const ir_node *n,
   j.n_out = N;
   j.wtype = tb->dtype;
   j.ytype = ty->dtype;
+  j.xflip = ta->dtype == IR_I8 ? 0x80 : 0;
   read_quant(ctx, n, ql, N, &j, &fits);
   /* Quantisation parameters of A per tensor; of B per tensor or per
    * column (rank 1). */
@@ -408,7 +427,7 @@ ingot_status cg_amx_lower_matmul(cg_lower_ctx *ctx, const ir_node *n,
   d.y = vy.buf;
   d.a_rs = K;
   d.a_img = M * K;
-  bool direct = K % 64 == 0 && read_extent(&d) <= d.a_img;
+  bool direct = !j.xflip && K % 64 == 0 && read_extent(&d) <= d.a_img;
   if (direct) {
     d.a = va.buf;
   } else {
@@ -431,6 +450,7 @@ ingot_status cg_amx_lower_matmul(cg_lower_ctx *ctx, const ir_node *n,
     p.wp = M;
     p.cp = j.cp;
     p.slack = slack;
+    p.xflip = j.xflip;
     INGOT_RETURN_IF_ERROR(
         cg_scratch(ctx, (size_t)(d.a_img + slack), &p.out));
     d.a = p.out;

@@ -5,7 +5,8 @@
  * Randomised QLinearConv / ConvInteger and QLinearMatMul / MatMulInteger
  * cases: odd sizes, channels and K not multiples of 4/16/64 (and some that
  * are), padding (asymmetric), strides, dilations, batches, 1-D convs,
- * uint8 weights (zero point 128) and int8 weights, per-channel scales,
+ * uint8 and int8 activations, uint8 weights (zero point 128) and int8
+ * weights, per-channel scales,
  * activation and output zero points at their extremes, int8 and uint8
  * outputs, and cases whose accumulators reach past 2^24 (where float32
  * stops holding every integer, so the requantisation's rounding shows).
@@ -26,7 +27,7 @@
 
 typedef struct amx_case {
   bool conv, ql;
-  ir_dtype wt, yt;
+  ir_dtype xt, wt, yt;
   int64_t n, c, m, h, w, kh, kw, s, dh, dw, pads[4];
   bool conv1d;
   int64_t rows, k, cols, batch3; /* products: A [batch3?, rows, k] */
@@ -87,6 +88,7 @@ static bool draw(amx_case *ac, int i) {
   memset(ac, 0, sizeof *ac);
   ac->conv = i % 3 != 2;
   ac->ql = i % 4 != 3;
+  ac->xt = kt_irand(0, 3) == 0 ? IR_I8 : IR_U8;
   ac->wt = kt_irand(0, 3) == 0 ? IR_U8 : IR_I8;
   ac->yt = !ac->ql ? IR_I32 : kt_irand(0, 1) ? IR_U8 : IR_I8;
   /* Channels: sometimes exact multiples of 64, mostly odd. */
@@ -119,7 +121,7 @@ static bool draw(amx_case *ac, int i) {
       xd[2] = ac->w;
       wd[2] = ac->kw;
     }
-    ac->x = kt_value(IR_U8, ac->conv1d ? 3 : 4, xd);
+    ac->x = kt_value(ac->xt, ac->conv1d ? 3 : 4, xd);
     ac->wv = kt_value(ac->wt, ac->conv1d ? 3 : 4, wd);
   } else {
     ac->rows = kt_irand(0, 3) ? kt_irand(1, 200) : 32 * kt_irand(1, 4);
@@ -130,7 +132,7 @@ static bool draw(amx_case *ac, int i) {
                   (double)(ac->batch3 ? ac->batch3 : 1);
     if (macs > MAX_MACS) return false;
     int64_t ad[3] = {ac->batch3, ac->rows, ac->k}, bd[2] = {ac->k, ac->m};
-    ac->x = ac->batch3 ? kt_value(IR_U8, 3, ad) : kt_value(IR_U8, 2, ad + 1);
+    ac->x = ac->batch3 ? kt_value(ac->xt, 3, ad) : kt_value(ac->xt, 2, ad + 1);
     ac->wv = kt_value(ac->wt, 2, bd);
   }
   return true;
@@ -141,7 +143,9 @@ static bool draw(amx_case *ac, int i) {
 static void fill(amx_case *ac, bool big) {
   size_t nx = ir_shape_numel(&ac->x.shape), nw = ir_shape_numel(&ac->wv.shape);
   uint8_t *x = ac->x.data;
-  for (size_t i = 0; i < nx; i++) x[i] = big ? 255 : (uint8_t)kt_irand(0, 255);
+  /* int8 activations as bytes: 127 is the largest, 0x7f. */
+  uint8_t top = ac->xt == IR_I8 ? 127 : 255;
+  for (size_t i = 0; i < nx; i++) x[i] = big ? top : (uint8_t)kt_irand(0, 255);
   for (size_t i = 0; i < nw; i++) {
     int64_t v = big ? (kt_irand(0, 7) ? 127 : 100) : kt_irand(-128, 127);
     ir_store_i64(ac->wt, ac->wv.data, i, ac->wt == IR_U8 ? v + 128 : v);
@@ -149,8 +153,10 @@ static void fill(amx_case *ac, bool big) {
   int64_t m = ac->m;
   bool per_ch = kt_irand(0, 1);
   int64_t nz = per_ch ? m : 1;
-  static const int64_t xzps[] = {0, 255, 128, 1, 254};
-  ac->xzp = scalar_of(IR_U8, big ? 0 : (double)xzps[kt_irand(0, 4)]);
+  static const int64_t xzps[] = {0, 255, 128, 1, 254},
+                       xzps8[] = {-128, 127, 0, 1, -1};
+  int64_t xz = ac->xt == IR_I8 ? xzps8[kt_irand(0, 4)] : xzps[kt_irand(0, 4)];
+  ac->xzp = scalar_of(ac->xt, big ? (ac->xt == IR_I8 ? -128 : 0) : (double)xz);
   ac->wzp = kt_value(ac->wt, per_ch ? 1 : 0, &nz);
   for (int64_t i = 0; i < nz; i++)
     ir_store_i64(ac->wt, ac->wzp.data, (size_t)i, ac->wt == IR_U8 ? 128 : 0);
@@ -184,20 +190,21 @@ static void describe(const amx_case *ac, char *buf, size_t n) {
   if (ac->conv)
     snprintf(buf, n,
              "%s%s n%lld c%lld->%lld %lldx%lld k%lldx%lld s%lld d%lldx%lld "
-             "pads %lld,%lld,%lld,%lld w %s y %s",
+             "pads %lld,%lld,%lld,%lld x %s w %s y %s",
              ac->ql ? "QLinearConv" : "ConvInteger", ac->conv1d ? " 1d" : "",
              (long long)ac->n, (long long)ac->c, (long long)ac->m,
              (long long)ac->h, (long long)ac->w, (long long)ac->kh,
              (long long)ac->kw, (long long)ac->s, (long long)ac->dh,
              (long long)ac->dw, (long long)ac->pads[0], (long long)ac->pads[1],
              (long long)ac->pads[2], (long long)ac->pads[3],
-             ir_dtype_name(ac->wt), ir_dtype_name(ac->yt));
+             ir_dtype_name(ac->xt), ir_dtype_name(ac->wt),
+             ir_dtype_name(ac->yt));
   else
-    snprintf(buf, n, "%s %s%lldx%lldx%lld w %s y %s",
+    snprintf(buf, n, "%s %s%lldx%lldx%lld x %s w %s y %s",
              ac->ql ? "QLinearMatMul" : "MatMulInteger",
              ac->batch3 ? "batched " : "", (long long)ac->rows,
-             (long long)ac->k, (long long)ac->m, ir_dtype_name(ac->wt),
-             ir_dtype_name(ac->yt));
+             (long long)ac->k, (long long)ac->m, ir_dtype_name(ac->xt),
+             ir_dtype_name(ac->wt), ir_dtype_name(ac->yt));
 }
 
 /* One case: the reference, then the native plan (must use AMX), and
@@ -246,25 +253,25 @@ int main(void) {
    * 1.87e7; K = 1024 for the product). */
   amx_case fixed[4];
   memset(fixed, 0, sizeof fixed);
-  fixed[0] = (amx_case){.conv = true, .ql = true, .wt = IR_I8, .yt = IR_U8,
-                        .n = 1, .c = 64, .m = 64, .h = 14, .w = 14, .kh = 3,
+  fixed[0] = (amx_case){.conv = true, .ql = true, .xt = IR_U8, .wt = IR_I8,
+                        .yt = IR_U8, .n = 1, .c = 64, .m = 64, .h = 14, .w = 14, .kh = 3,
                         .kw = 3, .s = 1, .dh = 1, .dw = 1,
                         .pads = {1, 1, 1, 1}};
-  fixed[1] = (amx_case){.conv = false, .ql = true, .wt = IR_I8, .yt = IR_U8,
-                        .rows = 64, .k = 256, .m = 96};
+  fixed[1] = (amx_case){.conv = false, .ql = true, .xt = IR_I8, .wt = IR_I8,
+                        .yt = IR_U8, .rows = 64, .k = 256, .m = 96};
   fixed[2] = fixed[0];
-  fixed[3] = (amx_case){.conv = false, .ql = true, .wt = IR_I8, .yt = IR_I8,
-                        .rows = 40, .k = 1024, .m = 40};
+  fixed[3] = (amx_case){.conv = false, .ql = true, .xt = IR_U8, .wt = IR_I8,
+                        .yt = IR_I8, .rows = 40, .k = 1024, .m = 40};
   for (int f = 0; f < 4; f++) {
     amx_case *ac = &fixed[f];
     if (ac->conv) {
       int64_t xd[4] = {ac->n, ac->c, ac->h, ac->w},
               wd[4] = {ac->m, ac->c, ac->kh, ac->kw};
-      ac->x = kt_value(IR_U8, 4, xd);
+      ac->x = kt_value(ac->xt, 4, xd);
       ac->wv = kt_value(ac->wt, 4, wd);
     } else {
       int64_t ad[2] = {ac->rows, ac->k}, bd[2] = {ac->k, ac->m};
-      ac->x = kt_value(IR_U8, 2, ad);
+      ac->x = kt_value(ac->xt, 2, ad);
       ac->wv = kt_value(ac->wt, 2, bd);
     }
     fill(ac, f >= 2);

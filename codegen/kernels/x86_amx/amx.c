@@ -200,10 +200,11 @@ KSIG(k_pad_u8_amx) {
         memset(px, d->zp, (size_t)d->c);
       } else {
         const uint8_t *xp = x + b * d->xs_n + ih * d->xs_h + iw * d->xs_w;
-        if (d->xs_c == 1)
+        if (d->xs_c == 1 && !d->xflip)
           memcpy(px, xp, (size_t)d->c);
         else
-          for (int64_t c = 0; c < d->c; c++) px[c] = xp[c * d->xs_c];
+          for (int64_t c = 0; c < d->c; c++)
+            px[c] = (uint8_t)(xp[c * d->xs_c] ^ d->xflip);
       }
       if (d->cp > d->c) memset(px + d->c, 0, (size_t)(d->cp - d->c));
     }

@@ -62,7 +62,9 @@ typedef struct k_amx_desc {
 } k_amx_desc;
 
 /* k_pad_u8_amx: x (any strides, elements) -> NHWC u8 buffer of Hp x Wp x
- * cp per image; positions outside x hold zp, channels >= c hold 0; the
+ * cp per image, each byte XOR xflip (0x80 turns int8 activations into the
+ * unsigned operand tdpbusd takes: a_u = a + 128); positions outside x
+ * hold zp (the zero point, flipped likewise), channels >= c hold 0; the
  * |slack| bytes after the last image are zeroed.  Tasks: batch x hp. */
 typedef struct k_amx_pad_desc {
   kbuf x, out;
@@ -70,7 +72,7 @@ typedef struct k_amx_pad_desc {
   int64_t xs_n, xs_c, xs_h, xs_w;
   int64_t pad_t, pad_l, hp, wp, cp;
   int64_t slack;
-  int32_t zp, pad0_;
+  int32_t zp, xflip;
 } k_amx_pad_desc;
 
 #endif /* INGOT_K_AMX_H */

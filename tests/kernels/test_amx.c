@@ -254,8 +254,8 @@ int main(void) {
   amx_case fixed[4];
   memset(fixed, 0, sizeof fixed);
   fixed[0] = (amx_case){.conv = true, .ql = true, .xt = IR_U8, .wt = IR_I8,
-                        .yt = IR_U8, .n = 1, .c = 64, .m = 64, .h = 14, .w = 14, .kh = 3,
-                        .kw = 3, .s = 1, .dh = 1, .dw = 1,
+                        .yt = IR_U8, .n = 1, .c = 64, .m = 64, .h = 14,
+                        .w = 14, .kh = 3, .kw = 3, .s = 1, .dh = 1, .dw = 1,
                         .pads = {1, 1, 1, 1}};
   fixed[1] = (amx_case){.conv = false, .ql = true, .xt = IR_I8, .wt = IR_I8,
                         .yt = IR_U8, .rows = 64, .k = 256, .m = 96};

@@ -102,7 +102,7 @@ AMX_INLINE void amx_epilogue(const k_amx_desc *d, const amx_pending *p,
 /* One 32 x 32 block: rows from |ap| (row stride a_rs), weights of column
  * blocks |w0| and |w1|; int32 results to |acc| (32 x 32, row stride 128
  * bytes).  The epilogue of the previous block (|prev|, NULL: none) runs
- * two rows per K step in between: the vector unit requantises while the
+ * a few rows per K step in between (32 / K steps, rounded up): the vector unit requantises while the
  * tile unit multiplies (each K step is >= 64 cycles of tdpbusd), instead
  * of the two taking turns.  Tiles by number: accumulators 0-3, A rows 4-5, B 6-7.  Named
  * tiles matter: with LLVM's automatic assignment (__tile1024i) both A
@@ -117,6 +117,10 @@ AMX_INLINE void amx_block(const k_amx_desc *d, const uint8_t *ap,
   _tile_zero(2);
   _tile_zero(3);
   const int64_t rs = d->a_rs;
+  /* Rows of the previous block's epilogue per K step: all 32 rows spread
+   * over the K steps (a constant once specialised). */
+  const int64_t ksteps = d->kh_n * d->kw_n * d->cchunks;
+  const int64_t rps = (32 + ksteps - 1) / ksteps;
   int64_t kidx = 0;
   for (int64_t kh = 0; kh < d->kh_n; kh++)
     for (int64_t kw = 0; kw < d->kw_n; kw++)
@@ -130,10 +134,11 @@ AMX_INLINE void amx_block(const k_amx_desc *d, const uint8_t *ap,
         _tile_loadd(5, p + 16 * rs, rs);
         _tile_dpbusd(2, 5, 6);
         _tile_dpbusd(3, 5, 7);
-        if (prev && kidx < 16)
-          amx_epilogue(d, prev, bias, mul, 2 * kidx, 2 * kidx + 2);
+        if (prev && kidx * rps < 32)
+          amx_epilogue(d, prev, bias, mul, kidx * rps,
+                       kidx * rps + rps < 32 ? kidx * rps + rps : 32);
       }
-  if (prev && kidx < 16) amx_epilogue(d, prev, bias, mul, 2 * kidx, 32);
+  if (prev && kidx * rps < 32) amx_epilogue(d, prev, bias, mul, kidx * rps, 32);
   _tile_stored(0, acc, 128);
   _tile_stored(1, acc + 16, 128);
   _tile_stored(2, acc + 16 * 32, 128);

@@ -25,6 +25,7 @@ static const char *const help_main =
     "  profile   time every step of an engine, mapped to the model's nodes\n"
     "  inspect   describe a model (.onnx or .xml) or an engine\n"
     "  convert   write a model as XML IR (.xml + .bin, OpenVINO IR v11)\n"
+    "  calibrate int8 calibration: per-tensor ranges of a model on data\n"
     "  help      show help for a command ('ingot help run')\n"
     "\n"
     "'ingot COMMAND --help' shows a command's options.\n";
@@ -40,6 +41,7 @@ static const struct {
     {"profile", cmd_profile},
     {"inspect", cmd_inspect},
     {"convert", cmd_convert},
+    {"calibrate", cmd_calibrate},
 };
 
 int main(int argc, char **argv) {

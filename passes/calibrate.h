@@ -27,18 +27,21 @@ typedef struct calib_options {
   calib_method method;
   double percentile;      /* CALIB_PERCENTILE; 0 = 99.99 */
   const char *data;       /* --calib: a directory (or one file) of .npy,
-                             ONNX .pb tensors, or PNG/JPEG images */
+                             ONNX .pb tensors, or PNG/JPEG images; the
+                             loader is ir/dataset.h (docs/dataset.md) */
   const char *preprocess; /* --preprocess "resize=256,crop=224,mean=a,b,c,
                              std=a,b,c,layout=nchw" for images; NULL */
   const char *cache;      /* --calib-cache FILE: read if present and valid,
                              written otherwise; NULL = none */
-  int max_samples;        /* 0 = every sample found */
+  int max_samples;        /* at most this many model runs; 0 = all */
   bool progress;          /* progress bar on stderr when it is a terminal */
   FILE *log;              /* what was read, used, ignored and why; NULL */
 } calib_options;
 
 typedef struct calib_range {
-  bool valid;       /* a float tensor the calibration observed */
+  bool valid;       /* a float32 tensor the calibration observed: every
+                       node output and graph input of dtype float32 that
+                       had at least one finite value */
   float min, max;   /* observed over every sample */
   float lo, hi;     /* the range the method chose (lo <= 0 <= hi) */
 } calib_range;
@@ -46,7 +49,7 @@ typedef struct calib_range {
 typedef struct calib_table {
   uint32_t n;        /* == graph's tensor count when collected */
   calib_range *r;    /* r[tensor id]; malloc'd */
-  int samples;       /* how many samples were run (0 when from cache) */
+  int samples;       /* model runs (batches) calibrated on; 0 from cache */
   bool from_cache;
 } calib_table;
 

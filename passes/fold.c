@@ -6,6 +6,7 @@
  * constants computed by the reference interpreter's own eval functions, so
  * folding cannot change a result.  In an engine this is what makes Shape,
  * Size, Constant, ConstantOfShape, Range and weight-only subgraphs vanish.
+ * DequantizeLinear is left to qdq-fold (QDQ weights must stay int8).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,9 @@ ingot_status pass_fold(ir_graph *g, const pass_options *opt) {
     const ir_node *n = &g->nodes[nid];
     const ir_op_info *info = ir_op_get(n->op);
     if (info->flags & (IR_OPF_NO_FOLD | IR_OPF_INTERNAL)) continue;
+    /* DequantizeLinear of a constant stays: qdq-fold needs the int8
+     * weight and its scales, and computes the ones it does not use. */
+    if (n->op == IR_OP_DEQUANTIZE_LINEAR) continue;
     if (n->n_in > 256 || n->n_out > 256) continue;
     bool all_const = true;
     for (int k = 0; k < n->n_in && all_const; k++)

@@ -11,6 +11,8 @@
 
 #include "ir.h"
 
+struct quant_options; /* quantize.h */
+
 typedef struct pass_options {
   bool verify;        /* ir_verify after every pass */
   bool nhwc;          /* layout: store conv/pool activations as NHWC */
@@ -20,6 +22,9 @@ typedef struct pass_options {
   const char *dump_stage;
   ingot_status (*dump)(const ir_graph *g, const char *stage, void *ctx);
   void *dump_ctx;
+  /* ingot build --int8 (calibrate, quantize, precision table); NULL
+   * otherwise.  qdq-fold runs either way. */
+  struct quant_options *int8;
 } pass_options;
 
 typedef ingot_status (*pass_fn)(ir_graph *g, const pass_options *opt);
@@ -45,6 +50,9 @@ ingot_status pass_fold(ir_graph *g, const pass_options *opt);
 ingot_status pass_fold_bn(ir_graph *g, const pass_options *opt);
 ingot_status pass_simplify(ir_graph *g, const pass_options *opt);
 ingot_status pass_static_shapes(ir_graph *g, const pass_options *opt);
+ingot_status pass_calibrate(ir_graph *g, const pass_options *opt);
+ingot_status pass_quantize(ir_graph *g, const pass_options *opt);
+ingot_status pass_qdq_fold(ir_graph *g, const pass_options *opt);
 ingot_status pass_layout(ir_graph *g, const pass_options *opt);
 
 #endif /* INGOT_PASSES_H */

@@ -13,6 +13,12 @@ const pass_info pass_pipeline[] = {
      "remove Identity, inference Dropout and unused nodes"},
     {"static-shapes", pass_static_shapes,
      "check every tensor has a static shape"},
+    {"calibrate", pass_calibrate,
+     "--int8 --calib: ranges of every float tensor from calibration data"},
+    {"quantize", pass_quantize,
+     "--int8: QuantizeLinear/DequantizeLinear pairs from the ranges"},
+    {"qdq-fold", pass_qdq_fold,
+     "QDQ patterns become int8 QOperator ops (explicit quantisation)"},
     {"layout", pass_layout,
      "store conv/pool activations NHWC, insert layout casts"},
 };

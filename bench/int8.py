@@ -20,7 +20,7 @@ every contender alike, 1 and 2 threads:
   - oneDNN: bench/onednn_int8.c (bench_onednn_int8), the same problem with
     the same requantisation, weights in oneDNN's preferred layout, NHWC
     activations, OMP_NUM_THREADS threads; median of its runs.
-Peaks come from bench/peak_int8.c (bench_peak_int8, best of 7) run at the
+Peaks come from bench/peak_int8.c (bench_peak_int8, best of 15) run at the
 start: the % column divides a family's GOPS by its instruction's peak at the
 same thread count (amx: tdpbusd with operands in tiles; vnni: vpdpbusd zmm;
 avx2: vpmaddwd on widened int16; generic C has no instruction peak).
@@ -130,8 +130,10 @@ def machine():
 
 def ingot_time(engine, threads, iterations):
     """(kernel us, end-to-end us) medians of one `ingot profile` run."""
+    warmup = max(1, iterations // 10)
     j = json.loads(run([INGOT, "profile", engine, "--format", "json",
-                        "--threads", str(threads), "--iterations", str(iterations)]))
+                        "--threads", str(threads), "--iterations", str(iterations),
+                        "--warmup", str(warmup)]))
     kern = sum(s["time_us"]["median"] for s in j["steps"]
                if not s["kernel"].startswith("k_plan_relayout"))
     return kern, j["latency_us"]["median"]
@@ -170,7 +172,7 @@ def main():
     run(["/usr/bin/python3", "-c", MAKE_MODELS, work])
 
     peaks = {}
-    pj = json.loads(run([PEAK, "--json", "--tries", "7"]))
+    pj = json.loads(run([PEAK, "--json", "--tries", "15"]))
     for k in pj["kernels"]:
         if k["available"]:
             peaks[k["name"]] = {int(t): g for t, g in k["gops"].items()}
@@ -182,7 +184,7 @@ def main():
             eng = os.path.join(work, "%s-%s.ingot" % (p, label))
             run([INGOT, "build", onnx, "-o", eng, "--mcpu", mcpu])
             # Iterations from one probe run, so slow families stay bounded.
-            probe, _ = ingot_time(eng, 1, 2)
+            probe, _ = ingot_time(eng, 1, 1)
             iters = int(max(3, min(300, args.budget * 1e6 / max(probe, 1.0))))
             engines[(p, mcpu)] = (eng, product_kernel(eng), iters)
 
@@ -272,7 +274,7 @@ def main():
             ("%.0f" % r["onednn_gops"]) if r["onednn_gops"] != "" else "-",
             ("%.2f" % r["vs_onednn"]) if r["vs_onednn"] != "" else "-",
             r["engine_us"]))
-    lines += ["", "Peaks measured in this run (GOPS, best of 7; `bench_peak_int8`):", "",
+    lines += ["", "Peaks measured in this run (GOPS, best of 15; `bench_peak_int8`):", "",
               "| kernel | what | 1 thread | 2 threads |", "|---|---|---|---|"]
     for k in pj["kernels"]:
         g = k["gops"]

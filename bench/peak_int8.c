@@ -23,7 +23,8 @@
  *
  * With T threads, T copies start together on a flag; the figure is the ops
  * of all copies over the wall time until the last one ends, best of N
- * tries, each try sized to about 50 ms from a probe.  AMX first asks Linux
+ * tries, each try sized to about 20 ms from a probe (short tries catch the
+ * quiet moments of a shared machine).  AMX first asks Linux
  * for tile data (rt_cpu_enable_amx, runtime/cpu.c), and every thread loads
  * its own tile configuration.  A kernel the CPU (or OS) lacks is reported
  * as skipped.
@@ -46,7 +47,7 @@
 
 #include "rt.h"
 
-#define TRY_SECONDS 0.05
+#define TRY_SECONDS 0.02
 #define MAX_THREADS 64
 
 typedef double (*peak_fn)(long iters);

@@ -244,7 +244,7 @@ static ingot_status decode_jpeg(const char *path, const unsigned char *data,
   int c = ci.output_components, w = (int)ci.output_width,
       h = (int)ci.output_height;
   if (w <= 0 || h <= 0 || (c != 1 && c != 3) ||
-      (size_t)w * (size_t)h > ((size_t)1 << 28)) {
+      (size_t)w * (size_t)h > ((size_t)1 << 26)) {
     jpeg_destroy_decompress(&ci);
     return ingot_make_status(INGOT_DATA_LOSS, "%s: unsupported JPEG size "
                              "%dx%d with %d components", path, w, h, c);
@@ -283,7 +283,7 @@ static ingot_status decode_png(const char *path, const unsigned char *data,
   im.format = gray ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
   int c = gray ? 1 : 3;
   if (im.width == 0 || im.height == 0 ||
-      (size_t)im.width * im.height > ((size_t)1 << 28)) {
+      (size_t)im.width * im.height > ((size_t)1 << 26)) {
     png_image_free(&im);
     return ingot_make_status(INGOT_DATA_LOSS, "%s: unsupported PNG size %ux%u",
                              path, im.width, im.height);

@@ -192,9 +192,11 @@ def ingot_side(ingot, path, shape, inp, calib, eval_dir, labels_file, method, tm
         cmd += ["--labels", labels_file]
     d = json.loads(run(cmd))["outputs"][0]
     d["calib"] = " ".join(c)
-    return {k: (float(v) if isinstance(v, str) else v) for k, v in d.items()
-            if k in ("sqnr_db", "max_abs_err", "cosine", "top1_agreement",
-                     "top1_engine", "top1_reference", "calib")}
+    keep = ("sqnr_db", "max_abs_err", "cosine", "top1_agreement", "top1_engine",
+            "top1_reference")
+    r = {k: (float(v) if isinstance(v, str) else v) for k, v in d.items() if k in keep}
+    r["calib"] = d["calib"]  # "inf" above is a string in JSON; this one is text
+    return r
 
 
 def cell(r, k, pct=False):

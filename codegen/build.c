@@ -13,6 +13,7 @@
 
 #include "build.h"
 #include "plan.h"
+#include "quantize.h"
 
 /* FNV-1a over the graph's structure: op, names, shapes, constant bytes.
  * Recorded in BUILD_INFO (the calibration cache keys on it too). */
@@ -81,18 +82,19 @@ static void build_info(text *t, const cg_build_options *opt, uint64_t hash,
                        const cg_target *target, const cg_plan *plan,
                        const ir_graph *g) {
   char feats[512];
+  const quant_options *q = opt->passes && opt->passes->int8 &&
+                                   opt->passes->int8->int8
+                               ? opt->passes->int8
+                               : NULL;
   add(t,
       "producer: ingot " "0.1.0" "\n"
       "command: %s\n"
       "graph-hash: %016llx\n"
       "target-cpu: %s\n"
       "target-features: %s\n"
-      "precision: fp32\n"
-      "precision-why: ingot build --fp32, the default; int8 engines are not "
-      "in this version\n"
-      "precision-rule: float steps compute in fp32 as requested; steps of "
-      "integer or quantised ops compute in the integer types the model gives "
-      "them; no step is lowered to int8\n"
+      "precision: %s\n"
+      "precision-why: %s\n"
+      "precision-rule: %s\n"
       "arena-bytes: %llu\n"
       "arena-activations-bytes: %llu\n"
       "arena-scratch-bytes: %llu\n"
@@ -100,10 +102,42 @@ static void build_info(text *t, const cg_build_options *opt, uint64_t hash,
       opt->command_line ? opt->command_line : "(api)",
       (unsigned long long)hash, target->cpu,
       cg_features_str(target->cpu_features, feats, sizeof feats),
+      q ? "int8" : "fp32",
+      !q ? "ingot build --fp32, the default"
+      : q->calib ? "ingot build --int8 --calib: layers calibrated and quantised"
+                 : "ingot build --int8: the model's own quantisation "
+                   "parameters (explicit quantisation)",
+      q ? "each layer as the per-layer table says (layer: lines: node, op, "
+          "requested, chosen, why); layers with no int8 form compute in "
+          "fp32; quantised ops compute in int8 with int32 accumulation"
+        : "float steps compute in fp32 as requested; steps of integer or "
+          "quantised ops (the model's own, or made by qdq-fold from its "
+          "QDQ patterns) compute in the integer types they carry",
       (unsigned long long)plan->arena_size,
       (unsigned long long)plan->activations_size,
       (unsigned long long)(plan->arena_size - plan->activations_size),
       (unsigned long long)plan->naive_size);
+  if (q && q->calib) {
+    static const char *const methods[] = {"minmax", "percentile", "entropy",
+                                          "mse"};
+    unsigned m = (unsigned)q->calib->method;
+    add(t, "calibration-method: %s", m < 4 ? methods[m] : "?");
+    if (q->calib->method == CALIB_PERCENTILE)
+      add(t, "=%g", q->calib->percentile > 0 ? q->calib->percentile : 99.99);
+    add(t, "\ncalibration-samples: %d%s\n", q->table ? q->table->samples : 0,
+        q->table && q->table->from_cache ? " (from the cache)" : "");
+  }
+  if (q)
+    add(t, "activation-scheme: %s\n",
+        q->act == QUANT_ACT_S8 ? "s8 (int8 symmetric)"
+                               : "u8 (uint8 asymmetric)");
+  /* The per-layer table: "layer: NODE | OP | requested | chosen | why". */
+  for (int i = 0; q && q->report && i < q->report->n; i++) {
+    const quant_layer *l = &q->report->rows[i];
+    add(t, "layer: %s | %s | %s | %s | %s\n", *l->node ? l->node : "-",
+        l->op, l->req_int8 ? "int8" : "fp32", l->int8 ? "int8" : "fp32",
+        l->why);
+  }
   for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
     const char *f = g->nodes[nid].fused;
     while (f && *f) {

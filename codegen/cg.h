@@ -13,6 +13,7 @@
 #ifndef INGOT_CODEGEN_CG_H
 #define INGOT_CODEGEN_CG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,20 @@ typedef struct cg_plan_step {
   uint64_t ops, bytes;
 } cg_plan_step;
 
+/* A TENSOR_MAP entry (engine_format.h): an arena tensor of the model. */
+typedef struct cg_map_tensor {
+  const char *name;
+  uint32_t dtype; /* of the stored bytes */
+  uint32_t rank;
+  int64_t dims[8]; /* the model's order */
+  uint64_t arena_offset, arena_bytes;
+  uint32_t layout;
+  uint32_t ready_step; /* INGOT_TENSOR_READY_INPUT for graph inputs */
+  bool quantized;      /* scale/zero_point give its real value */
+  float scale;
+  int32_t zero_point;
+} cg_map_tensor;
+
 typedef struct cg_engine_desc {
   const cg_target *target;
   uint64_t arena_size;
@@ -96,6 +111,8 @@ typedef struct cg_engine_desc {
   uint32_t n_steps;
   const char *build_info; /* "key: value\n" lines */
   const char *llvm_ir;    /* optimised IR text (--keep-ir), NULL: none */
+  const cg_map_tensor *map; /* TENSOR_MAP entries, plan order */
+  uint32_t n_map;
 } cg_engine_desc;
 
 /* Serialises an engine (deterministic: same description, same bytes).

@@ -5,7 +5,8 @@
  * sections in a fixed order, each at the next 64-byte boundary with zero
  * padding between them:
  *   STRINGS, TENSORS, PLAN, PROVENANCE, WEIGHTS, CPU_CODE, BUILD_INFO,
- *   and LLVM_IR when the description carries IR text (--keep-ir).
+ *   TENSOR_MAP (format 1.2), and LLVM_IR when the description carries IR
+ *   text (--keep-ir).
  * STRINGS starts with the empty string (offset 0) and holds every name
  * once (interned through a small open-addressing table), in the order
  * they are first used.  The checksum (CRC32C) and the content hash
@@ -26,7 +27,7 @@
 #include "crc32c.h"
 #include "engine_format.h"
 
-#define N_SECTIONS 8 /* at most; LLVM_IR is optional */
+#define N_SECTIONS 9 /* at most; LLVM_IR is optional */
 #define ALIGN INGOT_SECTION_ALIGN
 #define MAX_IO 4096 /* the reader's limit on inputs + outputs */
 
@@ -135,6 +136,28 @@ static ingot_status check_desc(const cg_engine_desc *d) {
                                (unsigned long long)t->arena_bytes,
                                (unsigned long long)d->arena_size);
   }
+  if (d->n_map && !d->map)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "engine writer: %u tensor map entries missing",
+                             d->n_map);
+  for (uint32_t i = 0; i < d->n_map; i++) {
+    const cg_map_tensor *t = &d->map[i];
+    if (!t->name || !*t->name || t->rank > INGOT_MAX_RANK ||
+        t->arena_offset > d->arena_size ||
+        t->arena_bytes > d->arena_size - t->arena_offset ||
+        (t->layout == INGOT_LAYOUT_NHWC && t->rank != 4) ||
+        (t->ready_step != INGOT_TENSOR_READY_INPUT &&
+         t->ready_step >= d->n_steps))
+      return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                               "engine writer: tensor map entry %u ('%s') is "
+                               "malformed (rank %u, layout %u, step %u of "
+                               "%u, arena [%llu, +%llu) of %llu)",
+                               i, t->name ? t->name : "", t->rank, t->layout,
+                               t->ready_step, d->n_steps,
+                               (unsigned long long)t->arena_offset,
+                               (unsigned long long)t->arena_bytes,
+                               (unsigned long long)d->arena_size);
+  }
   for (uint32_t i = 0; i < d->n_steps; i++)
     if (!d->steps[i].symbol || !*d->steps[i].symbol || d->steps[i].tasks < 1)
       return ingot_make_status(INGOT_INVALID_ARGUMENT,
@@ -146,7 +169,8 @@ static ingot_status check_desc(const cg_engine_desc *d) {
 }
 
 static ingot_status build_strings(const cg_engine_desc *d, strtab *st,
-                                  uint32_t *names, uint32_t *steps) {
+                                  uint32_t *names, uint32_t *steps,
+                                  uint32_t *map_names) {
   st->data = malloc(1024);
   if (!st->data) return oom();
   st->cap = 1024;
@@ -161,6 +185,8 @@ static ingot_status build_strings(const cg_engine_desc *d, strtab *st,
     INGOT_RETURN_IF_ERROR(intern(st, s->op, &steps[4 * i + 2]));
     INGOT_RETURN_IF_ERROR(intern(st, s->provenance, &steps[4 * i + 3]));
   }
+  for (uint32_t i = 0; i < d->n_map; i++)
+    INGOT_RETURN_IF_ERROR(intern(st, d->map[i].name, &map_names[i]));
   return NULL;
 }
 
@@ -169,8 +195,8 @@ static size_t align_up(size_t x) { return (x + ALIGN - 1) & ~(size_t)(ALIGN - 1)
 /* Fills |f| (zeroed, |size| bytes) from |d| and the section table |sec|. */
 static void fill(const cg_engine_desc *d, const strtab *st,
                  const uint32_t *names, const uint32_t *steps,
-                 const ingot_section_entry *sec, uint32_t n_sec, uint8_t *f,
-                 size_t size) {
+                 const uint32_t *map_names, const ingot_section_entry *sec,
+                 uint32_t n_sec, uint8_t *f, size_t size) {
   memcpy(f + INGOT_HEADER_SIZE, sec, n_sec * sizeof *sec);
   memcpy(f + sec[0].offset, st->data, st->len);
 
@@ -219,8 +245,31 @@ static void fill(const cg_engine_desc *d, const strtab *st,
   if (d->weights_size) memcpy(f + sec[4].offset, d->weights, d->weights_size);
   if (d->code_size) memcpy(f + sec[5].offset, d->code, d->code_size);
   if (sec[6].size) memcpy(f + sec[6].offset, d->build_info, sec[6].size);
-  if (n_sec > 7 && sec[7].size)
-    memcpy(f + sec[7].offset, d->llvm_ir, sec[7].size);
+  p = f + sec[7].offset;
+  ingot_tensor_map_header mh;
+  memset(&mh, 0, sizeof mh);
+  mh.count = d->n_map;
+  mh.entry_size = sizeof(ingot_tensor_map_entry);
+  memcpy(p, &mh, sizeof mh);
+  for (uint32_t i = 0; i < d->n_map; i++) {
+    const cg_map_tensor *t = &d->map[i];
+    ingot_tensor_map_entry me;
+    memset(&me, 0, sizeof me);
+    me.name = map_names[i];
+    me.dtype = t->dtype;
+    me.rank = t->rank;
+    me.layout = t->layout;
+    memcpy(me.dims, t->dims, t->rank * sizeof me.dims[0]);
+    me.arena_offset = t->arena_offset;
+    me.arena_bytes = t->arena_bytes;
+    me.ready_step = t->ready_step;
+    me.flags = t->quantized ? INGOT_TMAP_QUANTIZED : 0;
+    me.scale = t->quantized ? t->scale : 1.0f;
+    me.zero_point = t->quantized ? t->zero_point : 0;
+    memcpy(p + sizeof mh + i * sizeof me, &me, sizeof me);
+  }
+  if (n_sec > 8 && sec[8].size)
+    memcpy(f + sec[8].offset, d->llvm_ir, sec[8].size);
 
   ingot_file_header h;
   memset(&h, 0, sizeof h);
@@ -253,8 +302,11 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
   strtab st = {0};
   uint32_t *names = calloc(n_io + 1, sizeof *names);
   uint32_t *steps = calloc(4 * (size_t)d->n_steps + 1, sizeof *steps);
+  uint32_t *map_names = calloc((size_t)d->n_map + 1, sizeof *map_names);
   uint8_t *f = NULL;
-  ingot_status s = names && steps ? build_strings(d, &st, names, steps) : oom();
+  ingot_status s = names && steps && map_names
+                       ? build_strings(d, &st, names, steps, map_names)
+                       : oom();
   if (!s) {
     size_t sizes[N_SECTIONS] = {
         st.len,
@@ -264,11 +316,14 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
         d->weights_size,
         d->code_size,
         d->build_info ? strlen(d->build_info) : 0,
+        sizeof(ingot_tensor_map_header) +
+            (size_t)d->n_map * sizeof(ingot_tensor_map_entry),
         d->llvm_ir ? strlen(d->llvm_ir) : 0};
     static const uint32_t kinds[N_SECTIONS] = {
         INGOT_SECTION_STRINGS,    INGOT_SECTION_TENSORS, INGOT_SECTION_PLAN,
         INGOT_SECTION_PROVENANCE, INGOT_SECTION_WEIGHTS, INGOT_SECTION_CPU_CODE,
-        INGOT_SECTION_BUILD_INFO, INGOT_SECTION_LLVM_IR};
+        INGOT_SECTION_BUILD_INFO, INGOT_SECTION_TENSOR_MAP,
+        INGOT_SECTION_LLVM_IR};
     uint32_t n_sec = d->llvm_ir ? N_SECTIONS : N_SECTIONS - 1;
     ingot_section_entry sec[N_SECTIONS];
     memset(sec, 0, sizeof sec);
@@ -284,7 +339,7 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
     if (!f) {
       s = oom();
     } else {
-      fill(d, &st, names, steps, sec, n_sec, f, pos);
+      fill(d, &st, names, steps, map_names, sec, n_sec, f, pos);
       *out = f;
       *out_size = pos;
     }
@@ -293,6 +348,7 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
   free(st.slots);
   free(names);
   free(steps);
+  free(map_names);
   return s;
 }
 

@@ -2,9 +2,9 @@
  * (DESIGN.md §6; the API is in cg.h).
  *
  * A cg_module is one LLVM context and module holding the kernel templates
- * of the target's family plus the generic ones, both parsed from the
- * bitcode embedded by embed.c and linked (family templates carry a suffix,
- * so names never clash).  The pipeline:
+ * of the target's family, of the families below it and the generic ones,
+ * parsed from the bitcode embedded by embed.c and linked (family templates
+ * carry a suffix, so names never clash).  The pipeline:
  *
  *  1. create: every function gets the target's "target-cpu" and
  *     "target-features" (and loses the "tune-cpu" it was compiled with), so
@@ -205,10 +205,12 @@ ingot_status cg_module_create(const cg_target *target, cg_module **out) {
   m->ctx = LLVMContextCreate();
   LLVMContextSetDiagnosticHandler(m->ctx, on_diagnostic, m);
 
+  /* Every family up to the target's: an AVX-512 target without VNNI runs
+   * the AVX2 int8 templates (lower_q8.c). */
   ingot_status s = parse_family(m, CG_ISA_GENERIC, &m->mod);
-  if (!s && target->isa != CG_ISA_GENERIC) {
+  for (int isa = CG_ISA_AVX2; !s && isa <= (int)target->isa; isa++) {
     LLVMModuleRef fam = NULL;
-    s = parse_family(m, target->isa, &fam);
+    s = parse_family(m, (cg_isa)isa, &fam);
     /* LLVMLinkModules2 consumes |fam| whether or not it succeeds. */
     if (!s && LLVMLinkModules2(m->mod, fam))
       s = llvm_error(m, INGOT_INTERNAL, "linking the kernel bitcode", NULL);

@@ -15,8 +15,11 @@
  *    packed per block of 16*nv output channels as [g][block][Cin/g][taps]
  *    [16*nv] (conv.h), input channels taken in chunks whose weights fit in
  *    half of L1;
- *  - ConvInteger/QLinearConv: k_conv_q8 on the model's weight layout,
- *    zero points and scales read at run time (they may be graph inputs).
+ *  - ConvInteger/QLinearConv with constant weights and parameters, NHWC:
+ *    the packed int8 templates (lower_q8.c, kernels/generic/qconv.h);
+ *  - other ConvInteger/QLinearConv: k_conv_q8 on the model's weight
+ *    layout, zero points and scales read at run time (they may be graph
+ *    inputs).
  * Register blocks (pixels x channel vectors) are sized for the target's
  * register file (cg_f32_regs) and evened out over a row; in NHWC, border
  * pixels join guarded blocks.  Weights that are graph inputs (conformance
@@ -30,7 +33,9 @@
 
 #include "engine_format.h"
 #include "generic/conv.h"
+#include "lower_amx.h"
 #include "lower_matmul.h"
+#include "lower_q8.h"
 
 #define CONV_TASK_MACS 32768
 #define CONV_MAX_TASKS 64
@@ -434,6 +439,55 @@ static ingot_status conv_qparam(cg_lower_ctx *ctx, const ir_node *n, int idx,
   return NULL;
 }
 
+/* Input |i| of |n| or 0 when absent. */
+static ir_tensor_id opt_in(const ir_node *n, int i) {
+  return i < n->n_in ? n->in[i] : 0;
+}
+
+/* Constant weights and parameters: the packed int8 templates
+ * (lower_q8.c); *handled = false leaves the node to k_conv_q8. */
+static ingot_status lower_quant_packed(cg_lower_ctx *ctx, const ir_node *n,
+                                       const k_conv_desc *cd, bool *handled) {
+  bool ql = n->op == IR_OP_QLINEAR_CONV;
+  k_q8_desc q;
+  memset(&q, 0, sizeof q);
+  q.x = cd->x;
+  q.y = cd->y;
+  q.batch = cd->batch;
+  q.group = cd->group;
+  q.cin_g = cd->cin_g;
+  q.cout_g = cd->cout_g;
+  for (int j = 0; j < 3; j++) {
+    q.in[j] = cd->in[j];
+    q.out[j] = cd->out[j];
+    q.k[j] = cd->k[j];
+    q.s[j] = cd->s[j];
+    q.d[j] = cd->d[j];
+    q.pb[j] = cd->pb[j];
+    q.xs[j] = cd->xs[j];
+    q.ys[j] = cd->ys[j];
+  }
+  q.xs_n = cd->xs_n;
+  q.ys_n = cd->ys_n;
+  int64_t taps = cd->k[0] * cd->k[1] * cd->k[2];
+  cg_q8_src src = {.x = n->in[0],
+                   .w = n->in[ql ? 3 : 1],
+                   .y = n->out[0],
+                   .x_zp = opt_in(n, 2),
+                   .w_zp = opt_in(n, ql ? 5 : 3),
+                   .x_scale = ql ? opt_in(n, 1) : 0,
+                   .w_scale = ql ? opt_in(n, 4) : 0,
+                   .y_scale = ql ? opt_in(n, 6) : 0,
+                   .y_zp = ql ? opt_in(n, 7) : 0,
+                   .bias = ql ? opt_in(n, 8) : 0,
+                   .w_so = cd->cin_g * taps,
+                   .w_si = taps,
+                   .w_st = 1,
+                   .qlinear = ql};
+  return cg_lower_q8(ctx, n, &q, cd->xs_c, cd->ys_c, &src, conv_name(n),
+                     handled);
+}
+
 static ingot_status lower_quant(cg_lower_ctx *ctx, const ir_node *n,
                                 k_conv_desc *d) {
   const ir_graph *g = cg_graph(ctx);
@@ -446,6 +500,9 @@ static ingot_status lower_quant(cg_lower_ctx *ctx, const ir_node *n,
     return ir_node_error(
         n, INGOT_UNIMPLEMENTED, "%s of %s and %s is not supported (uint8/int8)",
         conv_name(n), ir_dtype_name(tx->dtype), ir_dtype_name(tw->dtype));
+  bool handled = false;
+  INGOT_RETURN_IF_ERROR(lower_quant_packed(ctx, n, d, &handled));
+  if (handled) return NULL;
   d->kind = ql ? KCONV_QLINEAR : KCONV_INTEGER;
   cg_view vw;
   INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[wi], &vw));
@@ -526,5 +583,8 @@ ingot_status cg_lower_conv(cg_lower_ctx *ctx, ir_node_id nid) {
   nc_strides(&ty->shape, &vy, &d.ys_n, &d.ys_c, d.ys);
   if (n->op == IR_OP_CONV || n->op == IR_OP_CONV_TRANSPOSE)
     return lower_float(ctx, n, &d, &vx, &vy);
+  bool amx = false; /* AMX hook: lower_amx.c takes what it can */
+  INGOT_RETURN_IF_ERROR(cg_amx_lower_conv(ctx, n, &d, &amx));
+  if (amx) return NULL;
   return lower_quant(ctx, n, &d);
 }

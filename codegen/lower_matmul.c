@@ -9,16 +9,20 @@
  * [batch*m, k] x [k, n] product instead of |batch| small ones.
  *
  * Supported: float32 MatMul/Gemm (any alpha, beta, transposes, C
- * broadcast), and MatMulInteger/QLinearMatMul with uint8/int8 operands and
- * per-tensor, per-row/column or N-D zero points and scales, read at run
- * time (they may be graph inputs).  Other dtypes are UNIMPLEMENTED.
+ * broadcast), and MatMulInteger/QLinearMatMul with uint8/int8 operands.
+ * A constant 2-D B with constant per-tensor/per-column parameters goes to
+ * the packed int8 templates (lower_q8.c); otherwise k_mm_q8 reads
+ * per-tensor, per-row/column or N-D zero points and scales at run time
+ * (they may be graph inputs).  Other dtypes are UNIMPLEMENTED.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_format.h"
+#include "lower_amx.h"
 #include "lower_matmul.h"
+#include "lower_q8.h"
 
 /* Work per task below which splitting a product costs more than it saves. */
 #define MM_TASK_MACS 32768
@@ -192,6 +196,50 @@ static ingot_status qparam_of(cg_lower_ctx *ctx, const ir_node *n, int idx,
 /* MatMul, MatMulInteger, QLinearMatMul                                    */
 /*===------------------------------------------------------------------===*/
 
+static ir_tensor_id opt_in(const ir_node *n, int i) {
+  return i < n->n_in ? n->in[i] : 0;
+}
+
+/* A quantised product with a constant 2-D B: a 1x1 convolution over the
+ * |nmat|·m rows of A on the packed int8 templates (lower_q8.c);
+ * *handled = false leaves it to k_mm_q8 (per-row parameters of A, ...). */
+static ingot_status lower_q8_product(cg_lower_ctx *ctx, const ir_node *n,
+                                     int kind, const k_mm_desc *md,
+                                     int64_t nmat, bool *handled) {
+  bool ql = kind == KMM_QLINEAR;
+  int64_t rows = nmat * md->m;
+  k_q8_desc q;
+  memset(&q, 0, sizeof q);
+  q.x = md->a;
+  q.y = md->y;
+  q.batch = q.group = 1;
+  q.cin_g = md->k;
+  q.cout_g = md->n;
+  for (int j = 0; j < 3; j++) {
+    q.in[j] = q.out[j] = j == 2 ? rows : 1;
+    q.k[j] = q.s[j] = q.d[j] = 1;
+  }
+  q.xs[2] = md->k;
+  q.ys[2] = md->n;
+  q.xs[0] = q.xs[1] = q.xs_n = rows * md->k;
+  q.ys[0] = q.ys[1] = q.ys_n = rows * md->n;
+  cg_q8_src src = {.x = n->in[0],
+                   .w = n->in[ql ? 3 : 1],
+                   .y = n->out[0],
+                   .x_zp = opt_in(n, 2),
+                   .w_zp = opt_in(n, ql ? 5 : 3),
+                   .x_scale = ql ? opt_in(n, 1) : 0,
+                   .w_scale = ql ? opt_in(n, 4) : 0,
+                   .y_scale = ql ? opt_in(n, 6) : 0,
+                   .y_zp = ql ? opt_in(n, 7) : 0,
+                   .w_so = 1,
+                   .w_si = md->n,
+                   .w_st = 0,
+                   .qlinear = ql};
+  return cg_lower_q8(ctx, n, &q, 1, 1, &src,
+                     ql ? "QLinearMatMul" : "MatMulInteger", handled);
+}
+
 static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
                                   int kind) {
   const ir_graph *g = cg_graph(ctx);
@@ -268,6 +316,11 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
   INGOT_RETURN_IF_ERROR(need_model_layout(n, &vy, "the output"));
   d.a = va.buf;
   d.y = vy.buf;
+  if (kind != KMM_F32 && bs->rank == 2 && tb->role == IR_ROLE_CONSTANT) {
+    bool handled = false;
+    INGOT_RETURN_IF_ERROR(lower_q8_product(ctx, n, kind, &d, yrun, &handled));
+    if (handled) return NULL;
+  }
   if (kind == KMM_F32) cg_mm_choose_tile(ctx, &d);
   if (kind == KMM_F32 && tb->role == IR_ROLE_CONSTANT) {
     int64_t per;
@@ -366,6 +419,85 @@ static ingot_status lower_gemm(cg_lower_ctx *ctx, const ir_node *n) {
   return cg_mm_emit(ctx, &d, "Gemm");
 }
 
+/*===------------------------------------------------------------------===*/
+/* com.microsoft QGemm                                                     */
+/*===------------------------------------------------------------------===*/
+
+/* QGemm (ir/ref/qgemm.c) runs only on the packed int8 templates: A read
+ * row by row (transA = 0), B, the scales, zero points and C constant, C
+ * per column (one value or N). */
+static ingot_status lower_qgemm(cg_lower_ctx *ctx, const ir_node *n) {
+  const ir_graph *g = cg_graph(ctx);
+  const ir_p_gemm *p = n->params;
+  if (!p) return ir_node_error(n, INGOT_INTERNAL, "attributes were not parsed");
+  const ir_tensor *ta = &g->tensors[n->in[0]], *ty = &g->tensors[n->out[0]];
+  if (numel(&ty->shape) == 0) return NULL;
+  int64_t m = ty->shape.dims[0], nn = ty->shape.dims[1];
+  int64_t k = ta->shape.dims[p->trans_a ? 0 : 1];
+  ir_tensor_id c = opt_in(n, 6);
+  if (c) {
+    const ir_shape *cs = &g->tensors[c].shape;
+    bool per_col = numel(cs) == 1 ||
+                   (cs->dims[cs->rank - 1] == nn &&
+                    (cs->rank == 1 || (cs->rank == 2 && cs->dims[0] == 1)));
+    if (!per_col)
+      return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                           "the engine's QGemm takes C per output column (one "
+                           "value or %lld), not per element",
+                           (long long)nn);
+  }
+  if (p->trans_a)
+    return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                         "the engine's QGemm reads A row by row (transA = 0)");
+  cg_view va, vy;
+  INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[0], &va));
+  INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->out[0], &vy));
+  INGOT_RETURN_IF_ERROR(need_model_layout(n, &va, "input A"));
+  INGOT_RETURN_IF_ERROR(need_model_layout(n, &vy, "the output"));
+  k_q8_desc q;
+  memset(&q, 0, sizeof q);
+  q.x = va.buf;
+  q.y = vy.buf;
+  q.batch = q.group = 1;
+  q.cin_g = k;
+  q.cout_g = nn;
+  for (int j = 0; j < 3; j++) {
+    q.in[j] = q.out[j] = j == 2 ? m : 1;
+    q.k[j] = q.s[j] = q.d[j] = 1;
+  }
+  q.xs[2] = k;
+  q.ys[2] = nn;
+  q.xs[0] = q.xs[1] = q.xs_n = m * k;
+  q.ys[0] = q.ys[1] = q.ys_n = m * nn;
+  bool quant_out = opt_in(n, 7) != 0;
+  cg_q8_src src = {.x = n->in[0],
+                   .w = n->in[3],
+                   .y = n->out[0],
+                   .x_scale = n->in[1],
+                   .x_zp = n->in[2],
+                   .w_scale = n->in[4],
+                   .w_zp = n->in[5],
+                   .bias = c,
+                   .y_scale = opt_in(n, 7),
+                   .y_zp = opt_in(n, 8),
+                   /* B is [K, N], or [N, K] with transB */
+                   .w_so = p->trans_b ? k : 1,
+                   .w_si = p->trans_b ? 1 : nn,
+                   .w_st = 0,
+                   .qlinear = quant_out,
+                   .qgemm = true,
+                   .float_out = !quant_out,
+                   .alpha = p->alpha};
+  bool handled = false;
+  INGOT_RETURN_IF_ERROR(cg_lower_q8(ctx, n, &q, 1, 1, &src, "QGemm", &handled));
+  if (!handled)
+    return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                         "the engine's QGemm needs constant B, scales, zero "
+                         "points and C, per-tensor A parameters and finite "
+                         "multipliers");
+  return NULL;
+}
+
 ingot_status cg_lower_matmul(cg_lower_ctx *ctx, ir_node_id nid) {
   const ir_node *n = &cg_graph(ctx)->nodes[nid];
   switch (n->op) {
@@ -374,9 +506,16 @@ ingot_status cg_lower_matmul(cg_lower_ctx *ctx, ir_node_id nid) {
   case IR_OP_MATMUL:
     return lower_product(ctx, n, KMM_F32);
   case IR_OP_MATMUL_INTEGER:
-    return lower_product(ctx, n, KMM_INTEGER);
-  case IR_OP_QLINEAR_MATMUL:
-    return lower_product(ctx, n, KMM_QLINEAR);
+  case IR_OP_QLINEAR_MATMUL: {
+    bool amx = false; /* AMX hook: lower_amx.c takes what it can */
+    INGOT_RETURN_IF_ERROR(cg_amx_lower_matmul(ctx, n, &amx));
+    if (amx) return NULL;
+    return lower_product(ctx, n,
+                         n->op == IR_OP_QLINEAR_MATMUL ? KMM_QLINEAR
+                                                       : KMM_INTEGER);
+  }
+  case IR_OP_QGEMM:
+    return lower_qgemm(ctx, n);
   default:
     return ir_node_error(n, INGOT_INTERNAL, "not a matrix product");
   }

@@ -7,6 +7,9 @@
  * offset that overlaps no placed tensor whose lifetime overlaps its own.
  * Per-step scratch memory (cg_scratch) sits above the activations; every
  * step reuses the same scratch region, since steps run one at a time.
+ *
+ * The plan also lists every arena tensor of the model with the step after
+ * which it is complete (TENSOR_MAP, tensor_map.c) for debuggers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +381,29 @@ static ingot_status place_activations(cg_lower_ctx *ctx) {
 
 /*===--- I/O tensors and the whole plan ---------------------------------===*/
 
+/* Appends the TENSOR_MAP entry of |id| (once per tensor name). */
+static ingot_status map_add(cg_plan *p, const ir_graph *g, ir_tensor_id id,
+                            int64_t offset, uint32_t ready_step) {
+  if (offset < 0) return NULL;
+  for (uint32_t i = 0; i < p->n_map; i++)
+    if (strcmp(p->map[i].name, g->tensors[id].name) == 0) {
+      p->map[i].ready_step = ready_step; /* written again: the last one */
+      return NULL;
+    }
+  uint32_t n = p->n_map; /* capacity: 16, 32, 64, ... */
+  if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+    cg_map_tensor *m =
+        realloc(p->map, (p->n_map ? 2 * (size_t)p->n_map : 16) * sizeof *m);
+    if (!m) return oom();
+    p->map = m;
+  }
+  cg_map_entry(g, id, (uint64_t)offset, ready_step, &p->map[p->n_map]);
+  p->map[p->n_map].name = ir_arena_strdup(&p->strings, g->tensors[id].name);
+  if (!p->map[p->n_map].name) return oom();
+  p->n_map++;
+  return NULL;
+}
+
 static ingot_status describe_io(cg_lower_ctx *ctx) {
   const ir_graph *g = ctx->g;
   cg_plan *p = ctx->plan;
@@ -425,6 +451,9 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
   for (ir_tensor_id t = 0; !s && t < g->n_tensors; t++)
     ctx.offset[t] = ctx.woffset[t] = -1;
   if (!s) s = place_activations(&ctx);
+  for (uint32_t i = 0; !s && i < g->n_inputs; i++)
+    s = map_add(p, g, g->inputs[i], ctx.offset[g->inputs[i]],
+                INGOT_TENSOR_READY_INPUT);
   ctx.scratch_base = align_up(p->activations_size);
   for (ir_node_id nid = 1; !s && nid < g->n_nodes; nid++) {
     const ir_node *n = &g->nodes[nid];
@@ -437,7 +466,11 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
                         "reference interpreter)");
       break;
     }
+    uint32_t before = p->n_steps;
     s = fn(&ctx, nid);
+    for (int k = 0; !s && p->n_steps > before && k < n->n_out; k++)
+      if (n->out[k] && ctx.offset[n->out[k]] >= 0)
+        s = map_add(p, g, n->out[k], ctx.offset[n->out[k]], p->n_steps - 1);
   }
   /* Outputs that no step writes: constants (folded) are copied in. */
   for (uint32_t i = 0; !s && i < g->n_outputs; i++) {
@@ -454,6 +487,9 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
     if (!s)
       s = emit_copy(&ctx, w.buf, dst, (int64_t)ir_value_nbytes(&v), t->dtype,
                     what);
+    if (!s)
+      s = map_add(p, g, g->outputs[i], ctx.offset[g->outputs[i]],
+                  p->n_steps - 1);
   }
   if (!s) s = describe_io(&ctx);
   p->arena_size = align_up(ctx.scratch_base + ctx.scratch_peak);
@@ -475,6 +511,7 @@ void cg_plan_destroy(cg_plan *p) {
   free(p->steps);
   free(p->descs);
   free(p->desc_sizes);
+  free(p->map);
   ir_arena_release(&p->strings);
   free(p);
 }
@@ -494,4 +531,6 @@ void cg_plan_engine_desc(const cg_plan *p, const void *code, size_t code_size,
   out->build_info = build_info;
   out->n_steps = p->n_steps;
   out->steps = p->steps;
+  out->map = p->map;
+  out->n_map = p->n_map;
 }

@@ -28,12 +28,22 @@ typedef struct cg_plan {
   size_t *desc_sizes;
   uint32_t n_steps;
   ir_arena strings; /* names, summaries, descriptors */
+  cg_map_tensor *map; /* TENSOR_MAP entries (tensor_map.c), plan order */
+  uint32_t n_map;
 } cg_plan;
 
 /* Mutates |g| (passes).  |po| may be NULL (defaults: NHWC on). */
 ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
                            const pass_options *po, cg_plan **out);
 void cg_plan_destroy(cg_plan *p);
+
+/* tensor_map.c: the TENSOR_MAP entry of tensor |id| of |g| (names point
+ * into |g|), and the per-tensor quantisation parameters of a u8/s8
+ * activation as the QOperator nodes around it give them (false: none). */
+void cg_map_entry(const ir_graph *g, ir_tensor_id id, uint64_t offset,
+                  uint32_t ready_step, cg_map_tensor *out);
+bool cg_tensor_quant(const ir_graph *g, ir_tensor_id t, float *scale,
+                     int32_t *zp);
 
 /* The cg_engine_desc view of a plan (pointers into |p|). */
 void cg_plan_engine_desc(const cg_plan *p, const void *code,

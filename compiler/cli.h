@@ -39,6 +39,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 
 /* An entry point of the plugin libingot_build.so (build_loader.c): the

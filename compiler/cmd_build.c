@@ -15,22 +15,53 @@
 #include <time.h>
 
 #include "build.h"
+#include "calibrate.h"
 #include "cli.h"
 #include "passes.h"
+#include "quantize.h"
 #include "xml.h"
 
+/* The default --calib-method (docs/int8.md "Calibration defaults"). */
+#define INGOT_CALIB_DEFAULT CALIB_PERCENTILE
+#define INGOT_CALIB_DEFAULT_NAME "percentile"
+
 static const char *const help_build =
-    "usage: ingot build MODEL -o ENGINE [--fp32] [--mcpu CPU]\n"
+    "usage: ingot build MODEL -o ENGINE [--fp32 | --int8 [--calib DATA]]\n"
+    "                   [--calib-method M] [--calib-cache FILE]\n"
+    "                   [--preprocess SPEC] [--act-scheme u8|s8]\n"
+    "                   [--layer-precision NAME=fp32|int8] [--strict-precision]\n"
+    "                   [--mcpu CPU]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
     "\n"
     "Compiles MODEL (.onnx or .xml) into an engine file for this machine's\n"
     "CPU (or --mcpu): every step of the plan becomes machine code\n"
-    "specialised for its shapes.\n"
+    "specialised for its shapes.  A model with QuantizeLinear/\n"
+    "DequantizeLinear (QDQ) or QLinear nodes builds to int8 with its own\n"
+    "scales, with or without --int8 (docs/int8.md).\n"
     "\n"
     "  -o ENGINE             the engine file to write\n"
-    "  --fp32                float32 kernels (the default; int8 is not in\n"
-    "                        this version)\n"
+    "  --fp32                float32 kernels for float layers (the default)\n"
+    "  --int8                int8 layers: calibrate on --calib DATA, insert\n"
+    "                        QuantizeLinear/DequantizeLinear, fold to int8\n"
+    "                        ops; layers with no int8 form stay float.  The\n"
+    "                        per-layer table (requested, chosen, why) goes to\n"
+    "                        the --verbose log and the engine's BUILD_INFO\n"
+    "  --calib DATA          calibration data: a directory (or file) of .npy,\n"
+    "                        ONNX .pb tensors, or PNG/JPEG images\n"
+    "  --calib-method M      minmax, percentile[=P] (P = 99.99), entropy or\n"
+    "                        mse (default: " INGOT_CALIB_DEFAULT_NAME ")\n"
+    "  --calib-cache FILE    reuse the ranges in FILE if it is valid for this\n"
+    "                        model and data; write it otherwise\n"
+    "  --preprocess SPEC     images: resize=256,crop=224,mean=a,b,c,std=a,b,c,\n"
+    "                        layout=nchw\n"
+    "  --act-scheme u8|s8    activations uint8 asymmetric (default) or int8\n"
+    "                        symmetric; weights are int8 per channel\n"
+    "  --layer-precision NAME=fp32|int8\n"
+    "                        override one layer (the model's node name);\n"
+    "                        repeatable\n"
+    "  --strict-precision    fail instead of running a layer that was\n"
+    "                        requested int8 (and has an int8 form) in float\n"
     "  --mcpu CPU            target CPU: native (default), x86-64,\n"
     "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
     "                        skylake-avx512, cascadelake, icelake-server,\n"
@@ -82,6 +113,14 @@ int ingot_plugin_build(int argc, char **argv) {
   int n_consts = 0;
   bool verbose = false, embed_ir = false;
   cli_shapes so = {0};
+  /* --int8 and calibration */
+  quant_override ovr[CLI_MAX_INPUTS];
+  quant_report report = {0};
+  calib_table table = {0};
+  calib_options co = {.method = INGOT_CALIB_DEFAULT, .progress = true};
+  quant_options qo = {.overrides = ovr, .table = &table, .report = &report,
+                      .collect = calib_collect};
+  const char *calib_method = NULL;
   /* BUILD_INFO records the command with file paths reduced to their
    * names (and the output as ENGINE), so the same model and options give
    * the same bytes wherever the files are. */
@@ -116,10 +155,41 @@ int ingot_plugin_build(int argc, char **argv) {
       out = argv[++i];
     } else if (strcmp(a, "--fp32") == 0) {
       continue;
-    } else if (strcmp(a, "--int8") == 0 || strcmp(a, "--best") == 0) {
+    } else if (strcmp(a, "--best") == 0) {
       cli_free_shapes(&so);
-      return cli_usage_error("build", "%s: int8 engines are not available "
-                             "in this version; build with --fp32", a);
+      return cli_usage_error("build", "%s: automatic precision search is not "
+                             "in this version; use --int8 (with "
+                             "--layer-precision) or --fp32", a);
+    } else if (strcmp(a, "--int8") == 0) {
+      qo.int8 = true;
+    } else if (strcmp(a, "--calib") == 0 && i + 1 < argc) {
+      co.data = argv[++i];
+    } else if (strcmp(a, "--calib-method") == 0 && i + 1 < argc) {
+      calib_method = argv[++i];
+    } else if (strcmp(a, "--calib-cache") == 0 && i + 1 < argc) {
+      co.cache = argv[++i];
+    } else if (strcmp(a, "--preprocess") == 0 && i + 1 < argc) {
+      co.preprocess = argv[++i];
+    } else if (strcmp(a, "--act-scheme") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (strcmp(v, "u8") && strcmp(v, "s8")) {
+        cli_free_shapes(&so);
+        return cli_usage_error("build", "--act-scheme %s: use u8 or s8", v);
+      }
+      qo.act = strcmp(v, "s8") == 0 ? QUANT_ACT_S8 : QUANT_ACT_U8;
+    } else if (strcmp(a, "--layer-precision") == 0 && i + 1 < argc) {
+      ingot_status s = qo.n_overrides == CLI_MAX_INPUTS
+                           ? ingot_make_status(INGOT_INVALID_ARGUMENT,
+                                               "too many --layer-precision")
+                           : quant_parse_override(argv[++i],
+                                                  &ovr[qo.n_overrides]);
+      if (s) {
+        cli_free_shapes(&so);
+        return cli_fail(s);
+      }
+      qo.n_overrides++;
+    } else if (strcmp(a, "--strict-precision") == 0) {
+      qo.strict = true;
     } else if (strcmp(a, "--mcpu") == 0 && i + 1 < argc) {
       mcpu = argv[++i];
     } else if (strcmp(a, "--dump-ir") == 0 && i + 1 < argc) {
@@ -159,6 +229,31 @@ int ingot_plugin_build(int argc, char **argv) {
     cli_free_shapes(&so);
     return cli_usage_error("build", "%s", !model ? "missing MODEL" : "missing -o ENGINE");
   }
+  bool calib_opts = co.cache || co.preprocess || calib_method;
+  if (!qo.int8 && (co.data || calib_opts || qo.n_overrides || qo.strict ||
+                   qo.act)) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--calib, --calib-method, --calib-cache, "
+                           "--preprocess, --act-scheme, --layer-precision "
+                           "and --strict-precision go with --int8");
+  }
+  if (!co.data && calib_opts) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--calib-method, --calib-cache and --preprocess "
+                           "need --calib DATA");
+  }
+  if (calib_method) {
+    ingot_status s = calib_parse_method(calib_method, &co.method,
+                                        &co.percentile);
+    if (s) {
+      cli_free_shapes(&so);
+      return cli_fail(s);
+    }
+  }
+  co.log = verbose ? stderr : NULL;
+  if (co.data) qo.calib = &co;
   if (dump) {
     bool known = strcmp(dump, "import") == 0;
     for (int i = 0; i < pass_pipeline_count; i++)
@@ -202,7 +297,8 @@ int ingot_plugin_build(int argc, char **argv) {
                      .log = verbose ? stderr : NULL,
                      .dump_stage = dump,
                      .dump = dump ? dump_stage : NULL,
-                     .dump_ctx = &dc};
+                     .dump_ctx = &dc,
+                     .int8 = qo.int8 ? &qo : NULL};
   char *ir_text = NULL;
   cg_build_options bo = {.mcpu = mcpu,
                          .passes = &po,
@@ -224,6 +320,8 @@ int ingot_plugin_build(int argc, char **argv) {
     rc = cli_fail(s);
   free(bytes);
   free(ir_text);
+  calib_table_free(&table);
+  quant_report_free(&report);
   ir_graph_destroy(g);
   return rc;
 }

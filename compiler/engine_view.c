@@ -22,11 +22,12 @@
 #define MAX_IO 4096
 #define MAX_STEPS (1u << 20)
 #define MAX_DESC 4096
-#define N_KINDS (INGOT_SECTION_LLVM_IR + 1)
+#define N_KINDS (INGOT_SECTION_TENSOR_MAP + 1)
 
 static const char *const kind_names[N_KINDS] = {
     "?",       "STRINGS",  "TENSORS", "PLAN",      "PROVENANCE", "WEIGHTS",
-    "CPU_CODE", "GPU_PTX", "GPU_CUBIN", "BUILD_INFO", "LLVM_IR"};
+    "CPU_CODE", "GPU_PTX", "GPU_CUBIN", "BUILD_INFO", "LLVM_IR",
+    "TENSOR_MAP"};
 
 const char *ev_section_name(uint32_t kind) {
   return kind > 0 && kind < N_KINDS ? kind_names[kind] : "unknown";

@@ -24,6 +24,7 @@ static const char *const help_main =
     "  bench     measure an engine's latency and throughput\n"
     "  profile   time every step of an engine, mapped to the model's nodes\n"
     "  inspect   describe a model (.onnx or .xml) or an engine\n"
+    "  compare   measure an engine's error against the fp32 reference\n"
     "  convert   write a model as XML IR (.xml + .bin, OpenVINO IR v11)\n"
     "  calibrate int8 calibration: per-tensor ranges of a model on data\n"
     "  help      show help for a command ('ingot help run')\n"
@@ -40,6 +41,7 @@ static const struct {
     {"bench", cmd_bench},
     {"profile", cmd_profile},
     {"inspect", cmd_inspect},
+    {"compare", cmd_compare},
     {"convert", cmd_convert},
     {"calibrate", cmd_calibrate},
 };

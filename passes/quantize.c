@@ -507,6 +507,12 @@ static bool has_explicit_quant(const ir_graph *g) {
 ingot_status pass_calibrate(ir_graph *g, const pass_options *opt) {
   quant_options *q = opt ? opt->int8 : NULL;
   if (!q || !q->int8 || !q->calib || !q->table || q->table->r) return NULL;
+  if (has_explicit_quant(g)) {
+    if (opt->log)
+      fprintf(opt->log, "calibrate: skipped: the model is already quantised "
+                        "(QDQ or QLinear nodes); its own scales are used\n");
+    return NULL;
+  }
   if (!q->collect)
     return ingot_make_status(INGOT_INTERNAL,
                              "calibrate: no calibration function");
@@ -516,13 +522,14 @@ ingot_status pass_calibrate(ir_graph *g, const pass_options *opt) {
 ingot_status pass_quantize(ir_graph *g, const pass_options *opt) {
   quant_options *q = opt ? opt->int8 : NULL;
   if (!q || !q->int8) return NULL;
-  if (!q->table || !q->table->r) {
+  if (!q->table || !q->table->r || has_explicit_quant(g)) {
     if (has_explicit_quant(g)) {
+      /* Already quantised: its own scales win over any calibration. */
       if (opt->log)
         fprintf(opt->log,
-                "quantize: no calibration data; the model's own "
-                "QuantizeLinear/DequantizeLinear and QLinear scales are "
-                "used (explicit quantisation)\n");
+                "quantize: the model has QuantizeLinear/DequantizeLinear or "
+                "QLinear nodes; their scales are used (explicit "
+                "quantisation)\n");
       return NULL;
     }
     return ingot_make_status(

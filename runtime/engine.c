@@ -8,7 +8,7 @@
  *   3. the section table: known kinds at most once, 64-byte alignment,
  *      bounds, no overlap with the header, the table or each other;
  *   4. each section's own counts, sizes and string references (STRINGS,
- *      TENSORS, PLAN, PROVENANCE, WEIGHTS, BUILD_INFO);
+ *      TENSORS, PLAN, PROVENANCE, WEIGHTS, BUILD_INFO, TENSOR_MAP);
  *   5. the CPU code (elf_loader.c) and every step's function in it.
  * Every size check is written as an overflow-safe in_bounds().  The file is
  * copied into one 64-byte aligned buffer, so sections (64-aligned in the
@@ -37,14 +37,14 @@
 #define MAX_TASKS ((int64_t)1 << 31)
 #define MAX_ARENA (1ull << 40)
 #define MAX_DESC 4096            /* largest desc_size/step_size accepted */
-#define N_KINDS (INGOT_SECTION_LLVM_IR + 1)
+#define N_KINDS (INGOT_SECTION_TENSOR_MAP + 1)
 
 /* LLVM_IR (text for tools) is known, so a duplicate is refused, and
  * otherwise ignored: running an engine never reads it. */
 static const char *const kind_names[N_KINDS] = {
     "?",          "STRINGS", "TENSORS",   "PLAN",      "PROVENANCE",
     "WEIGHTS",    "CPU_CODE", "GPU_PTX",  "GPU_CUBIN", "BUILD_INFO",
-    "LLVM_IR"};
+    "LLVM_IR",    "TENSOR_MAP"};
 
 const char *ingot_version(void) { return INGOT_RT_VERSION; }
 
@@ -380,6 +380,105 @@ static ingot_status read_plan(ingot_engine *e, const sections *S) {
   return NULL;
 }
 
+/*===--- tensor map (format 1.2, optional) --------------------------------===*/
+
+#define MAX_MAP (1u << 20)
+
+static ingot_status check_map_entry(const ingot_engine *e,
+                                    const ingot_tensor_map_entry *d,
+                                    uint32_t i, rt_map_tensor *m) {
+  char what[48];
+  snprintf(what, sizeof what, "TENSOR_MAP entry %u", i);
+  rt_tensor *t = &m->t;
+  INGOT_RETURN_IF_ERROR(string_at(e, d->name, what, &t->name));
+  if (!t->name[0]) return bad("%s has an empty name", what);
+  size_t esize = rt_dtype_size(d->dtype);
+  if (!esize)
+    return bad("%s '%s': unknown dtype %u", what, t->name, d->dtype);
+  if (d->rank > INGOT_MAX_RANK)
+    return bad("%s '%s': rank %u exceeds %d", what, t->name, d->rank,
+               INGOT_MAX_RANK);
+  uint64_t count = 1;
+  for (uint32_t k = 0; k < d->rank; k++) {
+    if (d->dims[k] < 0 || (d->dims[k] && count > MAX_ARENA / (uint64_t)d->dims[k]))
+      return bad("%s '%s': dimension %u is %lld", what, t->name, k,
+                 (long long)d->dims[k]);
+    count *= (uint64_t)d->dims[k];
+  }
+  if (d->arena_bytes != count * esize ||
+      !in_bounds(d->arena_offset, d->arena_bytes, e->header.arena_size))
+    return bad("%s '%s': arena bytes [%llu, +%llu) for %llu elements of %s "
+               "(arena %llu bytes)",
+               what, t->name, (unsigned long long)d->arena_offset,
+               (unsigned long long)d->arena_bytes, (unsigned long long)count,
+               rt_dtype_name(d->dtype),
+               (unsigned long long)e->header.arena_size);
+  if (d->layout != INGOT_LAYOUT_AS_MODEL &&
+      !(d->layout == INGOT_LAYOUT_NHWC && d->rank == 4))
+    return bad("%s '%s': layout %u for a rank-%u tensor", what, t->name,
+               d->layout, d->rank);
+  if (d->ready_step != INGOT_TENSOR_READY_INPUT && d->ready_step >= e->n_steps)
+    return bad("%s '%s': ready after step %u of a %u-step plan", what,
+               t->name, d->ready_step, e->n_steps);
+  if (d->flags & ~(uint32_t)INGOT_TMAP_QUANTIZED)
+    return bad("%s '%s': unknown flags 0x%x", what, t->name, d->flags);
+  m->quantized = (d->flags & INGOT_TMAP_QUANTIZED) != 0;
+  if (m->quantized) {
+    int32_t lo = d->dtype == INGOT_INT8 ? -128 : 0, hi = lo + 255;
+    if ((d->dtype != INGOT_UINT8 && d->dtype != INGOT_INT8) ||
+        !(d->scale > 0) || !isfinite(d->scale) || d->zero_point < lo ||
+        d->zero_point > hi)
+      return bad("%s '%s': quantisation scale %g / zero point %d invalid "
+                 "for %s",
+                 what, t->name, (double)d->scale, d->zero_point,
+                 rt_dtype_name(d->dtype));
+  }
+  /* A quantised tensor reads as float32 by dequantising (convert.c's
+   * stored_dtype != dtype case), as its own dtype by copying. */
+  t->dtype = m->quantized ? INGOT_FLOAT32 : d->dtype;
+  t->stored_dtype = d->dtype;
+  t->layout = d->layout;
+  t->rank = d->rank;
+  memset(t->dims, 0, sizeof t->dims);
+  memcpy(t->dims, d->dims, d->rank * sizeof d->dims[0]);
+  t->count = count;
+  t->arena_offset = d->arena_offset;
+  t->arena_bytes = d->arena_bytes;
+  t->scale = m->quantized ? d->scale : 1.0f;
+  t->zero_point = m->quantized ? d->zero_point : 0;
+  m->ready_step = d->ready_step;
+  return NULL;
+}
+
+static ingot_status read_map(ingot_engine *e, const sections *S) {
+  const ingot_section_entry *s = S->kind[INGOT_SECTION_TENSOR_MAP];
+  if (!s) return NULL; /* format 1.0/1.1: no intermediate tensors */
+  const uint8_t *p = e->file + s->offset;
+  ingot_tensor_map_header mh;
+  if (s->size < sizeof mh)
+    return bad("TENSOR_MAP is %llu bytes, shorter than its header",
+               (unsigned long long)s->size);
+  memcpy(&mh, p, sizeof mh);
+  if (mh.count > MAX_MAP)
+    return bad("TENSOR_MAP: %u entries (at most %u)", mh.count, MAX_MAP);
+  if (mh.entry_size < sizeof(ingot_tensor_map_entry) || mh.entry_size > MAX_DESC)
+    return bad("TENSOR_MAP: entry size %u, expected at least %zu",
+               mh.entry_size, sizeof(ingot_tensor_map_entry));
+  if (!in_bounds(sizeof mh, (uint64_t)mh.count * mh.entry_size, s->size))
+    return bad("TENSOR_MAP: %u entries of %u bytes do not fit in %llu bytes",
+               mh.count, mh.entry_size, (unsigned long long)s->size);
+  e->map = calloc(mh.count ? mh.count : 1, sizeof *e->map);
+  if (!e->map)
+    return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  e->n_map = mh.count;
+  for (uint32_t i = 0; i < mh.count; i++) {
+    ingot_tensor_map_entry d;
+    memcpy(&d, p + sizeof mh + (uint64_t)i * mh.entry_size, sizeof d);
+    INGOT_RETURN_IF_ERROR(check_map_entry(e, &d, i, &e->map[i]));
+  }
+  return NULL;
+}
+
 /*===--- weights, build info, code ----------------------------------------===*/
 
 static ingot_status read_rest(ingot_engine *e, const sections *S) {
@@ -434,6 +533,7 @@ static void engine_free(ingot_engine *e) {
   if (!e) return;
   rt_elf_unload(&e->code);
   free(e->tensors);
+  free(e->map);
   free(e->steps);
   free(e->build_info);
   free(e->file);
@@ -472,6 +572,7 @@ static ingot_status engine_from_buffer(uint8_t *file, size_t size,
   if (!s) s = read_strings(e, &S);
   if (!s) s = read_tensors(e, &S);
   if (!s) s = read_plan(e, &S);
+  if (!s) s = read_map(e, &S);
   if (!s) s = read_rest(e, &S);
   if (!s) {
     s = load_code(e, &S, what);
@@ -655,4 +756,43 @@ ingot_status ingot_engine_step_info(const ingot_engine *e, int index,
 const char *ingot_cpu_feature_names(unsigned long long features, char *buf,
                                     size_t n) {
   return rt_cpu_names(features, buf, n);
+}
+
+/*===--- intermediate tensors (TENSOR_MAP) --------------------------------===*/
+
+int ingot_engine_tensor_count(const ingot_engine *e) {
+  return e ? (int)e->n_map : 0;
+}
+
+ingot_status ingot_engine_tensor_map_info(const ingot_engine *e, int index,
+                                          ingot_map_tensor_info *out) {
+  if (!e || !out)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "tensor info: NULL argument");
+  if (index < 0 || (uint32_t)index >= e->n_map)
+    return ingot_make_status(INGOT_OUT_OF_RANGE,
+                             "tensor index %d out of range (the engine maps "
+                             "%u tensors)",
+                             index, e->n_map);
+  const rt_map_tensor *m = &e->map[index];
+  memset(out, 0, sizeof *out);
+  out->name = m->t.name;
+  out->dtype = (ingot_dtype)m->t.stored_dtype;
+  out->rank = (int)m->t.rank;
+  for (uint32_t k = 0; k < m->t.rank; k++) out->dims[k] = m->t.dims[k];
+  out->nbytes = (size_t)m->t.arena_bytes;
+  out->nhwc = m->t.layout == INGOT_LAYOUT_NHWC;
+  out->quantized = m->quantized;
+  out->scale = m->t.scale;
+  out->zero_point = m->t.zero_point;
+  out->step = m->ready_step == INGOT_TENSOR_READY_INPUT ? -1
+                                                         : (int)m->ready_step;
+  return NULL;
+}
+
+int ingot_engine_find_tensor(const ingot_engine *e, const char *name) {
+  if (!e || !name) return -1;
+  for (uint32_t i = 0; i < e->n_map; i++)
+    if (strcmp(e->map[i].t.name, name) == 0) return (int)i;
+  return -1;
 }

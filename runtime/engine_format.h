@@ -33,6 +33,14 @@
  *   LLVM_IR     optional (format 1.1): the optimised LLVM IR of every step
  *               function as text (`ingot build --keep-ir`), for
  *               `ingot inspect --ir`.  Runtimes ignore it.
+ *   TENSOR_MAP  optional (format 1.2): ingot_tensor_map_header +
+ *               ingot_tensor_map_entry[count]: every tensor of the model
+ *               the plan keeps in the arena (graph inputs, activations,
+ *               outputs), where and how it is stored, its quantisation
+ *               parameters and the step after which it is complete, so a
+ *               debugger (`ingot compare --per-layer`) can read it.  Engines
+ *               without it (1.0, 1.1) load and run; they only have no
+ *               intermediate tensors to show.
  *
  * Step ABI (System V x86-64):
  *   void step(uint8_t *arena, const uint8_t *weights,
@@ -48,7 +56,8 @@
 
 #define INGOT_MAGIC "INGOT\0\0\0" /* 8 bytes, with the two padding NULs */
 #define INGOT_FORMAT_MAJOR 1
-#define INGOT_FORMAT_MINOR 1 /* 1.1: LLVM_IR section, AMX_FP16 bit */
+#define INGOT_FORMAT_MINOR 2 /* 1.1: LLVM_IR section, AMX_FP16 bit;
+                                1.2: TENSOR_MAP section */
 #define INGOT_HEADER_SIZE 256
 #define INGOT_SECTION_ALIGN 64
 #define INGOT_MAX_RANK 8
@@ -85,6 +94,7 @@ enum ingot_section_kind {
   INGOT_SECTION_GPU_CUBIN = 8,
   INGOT_SECTION_BUILD_INFO = 9,
   INGOT_SECTION_LLVM_IR = 10, /* format 1.1, optional */
+  INGOT_SECTION_TENSOR_MAP = 11, /* format 1.2, optional */
 };
 
 typedef struct ingot_file_header {
@@ -173,5 +183,45 @@ typedef struct ingot_step_desc {
   uint64_t reserved1[2];
 } ingot_step_desc;
 _Static_assert(sizeof(ingot_step_desc) == 64, "ingot_step_desc");
+
+/* TENSOR_MAP (format 1.2).  Entry i describes one arena tensor:
+ *   - name: the tensor's name in the graph the plan was made from (the
+ *     source model's name, unless a pass made the tensor);
+ *   - dtype/rank/dims: as the model sees it (dims in the model's order);
+ *   - layout: ingot_layout of the bytes at arena_offset;
+ *   - ready_step: the plan step after which the bytes hold the tensor's
+ *     value; INGOT_TENSOR_READY_INPUT for graph inputs (valid once set).
+ *     The memory plan may reuse the bytes after the tensor's last reader,
+ *     so they are valid only until a later step overwrites them;
+ *   - flags & INGOT_TMAP_QUANTIZED: a u8/s8 tensor that stands for real
+ *     values (v = (q - zero_point) * scale, per tensor); else scale 1, zp 0.
+ * Entries follow plan order (by ready_step, inputs first). */
+#define INGOT_TENSOR_READY_INPUT 0xffffffffu
+enum { INGOT_TMAP_QUANTIZED = 1 };
+
+typedef struct ingot_tensor_map_header {
+  uint32_t count;
+  uint32_t entry_size; /* sizeof(ingot_tensor_map_entry) */
+  uint64_t reserved;
+} ingot_tensor_map_header;
+_Static_assert(sizeof(ingot_tensor_map_header) == 16,
+               "ingot_tensor_map_header");
+
+typedef struct ingot_tensor_map_entry {
+  uint32_t name;       /* STRINGS offset */
+  uint32_t dtype;      /* ONNX TensorProto.DataType of the stored bytes */
+  uint32_t rank;
+  uint32_t layout;     /* ingot_layout */
+  int64_t dims[INGOT_MAX_RANK]; /* the model's shape */
+  uint64_t arena_offset;
+  uint64_t arena_bytes;
+  uint32_t ready_step; /* or INGOT_TENSOR_READY_INPUT */
+  uint32_t flags;      /* INGOT_TMAP_* */
+  float scale;
+  int32_t zero_point;
+  uint8_t reserved[16];
+} ingot_tensor_map_entry;
+_Static_assert(sizeof(ingot_tensor_map_entry) == 128,
+               "ingot_tensor_map_entry");
 
 #endif /* INGOT_ENGINE_FORMAT_H */

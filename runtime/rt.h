@@ -105,6 +105,14 @@ typedef struct rt_tensor {
   int32_t zero_point;
 } rt_tensor;
 
+/* A TENSOR_MAP entry: |t| as the arena holds it (dtype FLOAT32 with
+ * stored_dtype u8/s8 when quantised, so convert.c dequantises). */
+typedef struct rt_map_tensor {
+  rt_tensor t;
+  uint32_t ready_step; /* INGOT_TENSOR_READY_INPUT for graph inputs */
+  int quantized;
+} rt_map_tensor;
+
 typedef struct rt_step {
   rt_step_fn fn;
   const char *symbol, *kernel, *op, *provenance;
@@ -124,6 +132,8 @@ struct ingot_engine {
   uint32_t n_inputs, n_outputs;
   rt_step *steps;
   uint32_t n_steps;
+  rt_map_tensor *map; /* TENSOR_MAP, plan order; NULL before format 1.2 */
+  uint32_t n_map;
   const uint8_t *weights;
   char *build_info; /* owned, NUL-terminated */
   rt_elf_image code;

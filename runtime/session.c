@@ -9,6 +9,12 @@
  * which returns only when the step is complete: that is the barrier
  * between steps.  With profiling on, profile.c runs the steps instead
  * (ingot_session_run tests one flag word; the loop here reads no clock).
+ *
+ * Keeping tensors (ingot_session_keep_tensors) runs the same loop and,
+ * after each step, copies the mapped tensors (TENSOR_MAP) that step
+ * completes into one snapshot buffer, in arena order and layout; reading
+ * one converts it like an output.  Copying at the step that completes a
+ * tensor is what makes it exact: later steps may reuse its bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,10 +32,30 @@ struct ingot_session {
   int has_run;
   unsigned profiling; /* INGOT_PROFILE_* flags of the next run */
   rt_prof *prof;      /* results; NULL until profiling is first set */
+  /* keep_tensors: snap[i] is map entry i with its offset in |kept|;
+   * order[] lists the entries by ready step: the inputs are
+   * order[step_first[0], step_first[1]), the tensors step k completes
+   * order[step_first[k + 1], step_first[k + 2]). */
+  uint8_t *kept;
+  rt_tensor *snap;
+  uint32_t *order, *step_first;
+  int kept_valid;
 };
+
+static void keep_free(ingot_session *s) {
+  free(s->kept);
+  free(s->snap);
+  free(s->order);
+  free(s->step_first);
+  s->kept = NULL;
+  s->snap = NULL;
+  s->order = s->step_first = NULL;
+  s->kept_valid = 0;
+}
 
 void ingot_session_destroy(ingot_session *s) {
   if (!s) return;
+  keep_free(s);
   rt_prof_destroy(s->prof);
   rt_pool_destroy(s->pool);
   free(s->arena);
@@ -129,6 +155,36 @@ ingot_status ingot_session_set_input(ingot_session *s, int index,
   return NULL;
 }
 
+static void run_step(ingot_session *s, const rt_step *st) {
+  const ingot_engine *e = s->engine;
+  /* Waking other threads costs microseconds (far more on a busy
+   * machine); a step with less work than that runs on the caller. */
+  if (rt_step_inline(st))
+    rt_pool_run_inline(st->fn, s->arena, e->weights, st->tasks);
+  else
+    rt_pool_run(s->pool, st->fn, s->arena, e->weights, st->tasks);
+}
+
+static void copy_kept(ingot_session *s, uint32_t from, uint32_t to) {
+  const ingot_engine *e = s->engine;
+  for (uint32_t j = from; j < to; j++) {
+    uint32_t i = s->order[j];
+    memcpy(s->kept + s->snap[i].arena_offset,
+           s->arena + e->map[i].t.arena_offset, (size_t)s->snap[i].arena_bytes);
+  }
+}
+
+static void run_keeping(ingot_session *s) {
+  const ingot_engine *e = s->engine;
+  const uint32_t *start = s->step_first;
+  copy_kept(s, start[0], start[1]); /* the inputs */
+  for (uint32_t i = 0; i < e->n_steps; i++) {
+    run_step(s, &e->steps[i]);
+    copy_kept(s, start[i + 1], start[i + 2]);
+  }
+  s->kept_valid = 1;
+}
+
 ingot_status ingot_session_run(ingot_session *s) {
   if (!s)
     return ingot_make_status(INGOT_INVALID_ARGUMENT, "run: NULL session");
@@ -138,20 +194,17 @@ ingot_status ingot_session_run(ingot_session *s) {
       return ingot_make_status(INGOT_FAILED_PRECONDITION,
                                "input '%s' has not been set",
                                e->tensors[i].name);
+  if (s->kept) {
+    run_keeping(s);
+    s->has_run = 1;
+    return NULL;
+  }
   if (s->profiling) {
     INGOT_RETURN_IF_ERROR(rt_prof_run(s->prof, e, s->pool, s->arena));
     s->has_run = 1;
     return NULL;
   }
-  for (uint32_t i = 0; i < e->n_steps; i++) {
-    const rt_step *st = &e->steps[i];
-    /* Waking other threads costs microseconds (far more on a busy
-     * machine); a step with less work than that runs on the caller. */
-    if (rt_step_inline(st))
-      rt_pool_run_inline(st->fn, s->arena, e->weights, st->tasks);
-    else
-      rt_pool_run(s->pool, st->fn, s->arena, e->weights, st->tasks);
-  }
+  for (uint32_t i = 0; i < e->n_steps; i++) run_step(s, &e->steps[i]);
   s->has_run = 1;
   return NULL;
 }
@@ -230,5 +283,93 @@ ingot_status ingot_session_get_output(ingot_session *s, int index,
                              "output '%s' read before the session ran",
                              t->name);
   rt_convert_out(t, (uint32_t)dtype, s->arena, data);
+  return NULL;
+}
+
+/*===--- intermediate tensors ---------------------------------------------===*/
+
+ingot_status ingot_session_keep_tensors(ingot_session *s, int on) {
+  if (!s)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "keep_tensors: NULL session");
+  keep_free(s);
+  if (!on) return NULL;
+  const ingot_engine *e = s->engine;
+  uint32_t n = e->n_map, steps = e->n_steps;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < n; i++)
+    total += (e->map[i].t.arena_bytes + 63) & ~(uint64_t)63;
+  if (total > SIZE_MAX / 2)
+    return ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
+                             "keep_tensors: %llu bytes of tensors",
+                             (unsigned long long)total);
+  s->kept = malloc(total ? (size_t)total : 64);
+  s->snap = calloc(n + 1, sizeof *s->snap);
+  s->order = calloc(n + 1, sizeof *s->order);
+  s->step_first = calloc((size_t)steps + 2, sizeof *s->step_first);
+  if (!s->kept || !s->snap || !s->order || !s->step_first) {
+    keep_free(s);
+    return ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
+                             "keep_tensors: no memory for %llu bytes of "
+                             "tensors",
+                             (unsigned long long)total);
+  }
+  /* Counting sort by ready step: slot 0 holds the inputs, slot k + 1 the
+   * tensors step k completes; slot j is order[start[j], start[j + 1]). */
+  uint32_t *start = s->step_first, *pos = calloc((size_t)steps + 2, sizeof *pos);
+  if (!pos) {
+    keep_free(s);
+    return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t r = e->map[i].ready_step;
+    start[(r == INGOT_TENSOR_READY_INPUT ? 0 : r + 1) + 1]++;
+  }
+  for (uint32_t j = 1; j <= steps + 1; j++) start[j] += start[j - 1];
+  memcpy(pos, start, ((size_t)steps + 2) * sizeof *pos);
+  uint64_t off = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t r = e->map[i].ready_step;
+    s->order[pos[r == INGOT_TENSOR_READY_INPUT ? 0 : r + 1]++] = i;
+    s->snap[i] = e->map[i].t;
+    s->snap[i].arena_offset = off;
+    off += (e->map[i].t.arena_bytes + 63) & ~(uint64_t)63;
+  }
+  free(pos);
+  return NULL;
+}
+
+ingot_status ingot_session_read_tensor(ingot_session *s, int index,
+                                       ingot_dtype dtype, void *data,
+                                       size_t nbytes) {
+  if (!s)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "read_tensor: NULL session");
+  const ingot_engine *e = s->engine;
+  if (index < 0 || (uint32_t)index >= e->n_map)
+    return ingot_make_status(INGOT_OUT_OF_RANGE,
+                             "tensor index %d out of range (the engine maps "
+                             "%u tensors)",
+                             index, e->n_map);
+  const rt_tensor *t = &e->map[index].t;
+  if (!s->kept || !s->kept_valid)
+    return ingot_make_status(INGOT_FAILED_PRECONDITION,
+                             "tensor '%s': no run since "
+                             "ingot_session_keep_tensors turned keeping on",
+                             t->name);
+  if ((uint32_t)dtype != t->stored_dtype && dtype != INGOT_FLOAT32)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "tensor '%s' is %s; read it as %s or float32, "
+                             "not %s",
+                             t->name, rt_dtype_name(t->stored_dtype),
+                             rt_dtype_name(t->stored_dtype),
+                             rt_dtype_name(dtype));
+  uint64_t want = t->count * rt_dtype_size(dtype);
+  if (nbytes != want || (!data && nbytes))
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "tensor '%s' as %s needs %llu bytes, got %zu",
+                             t->name, rt_dtype_name(dtype),
+                             (unsigned long long)want, nbytes);
+  rt_convert_out(&s->snap[index], (uint32_t)dtype, s->kept, data);
   return NULL;
 }

@@ -81,6 +81,19 @@ static ingot_status q_check(const ir_node *n, const ir_value *in, int nin,
                            (long long)s->dims[0], axis,
                            ir_shape_str(x, a, sizeof a), (long long)want);
   }
+  /* Values, when known (constants: checked at import and build time). */
+  const char *sname = n->op == IR_OP_QUANTIZE_LINEAR ? "y_scale" : "x_scale";
+  size_t ns = ir_shape_is_static(s) ? ir_shape_numel(s) : 0;
+  if (s->rank == 0) ns = 1;
+  for (size_t i = 0; in[1].data && i < ns; i++) {
+    double v = ir_load_f64(in[1].dtype, in[1].data, i);
+    float f = (float)v;
+    if (!(f > 0.0f) || !isfinite(f))
+      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                           "%s (input 1) element %zu is %g; a scale must be "
+                           "positive and finite",
+                           sname, i, v);
+  }
   if (!lay) return NULL;
   size_t total = ir_shape_numel(x);
   if (per_tensor) {
@@ -101,15 +114,17 @@ static ingot_status q_check(const ir_node *n, const ir_value *in, int nin,
 /* QuantizeLinear                                                          */
 /*===------------------------------------------------------------------===*/
 
-static const ir_dtype q8_types[] = {IR_U8, IR_I8, IR_DT_UNDEF};
 
 ingot_status ref_infer_quantize(const ir_node *n, const ir_value *in, int nin,
                                 ir_value *out, int nout) {
   static const ir_dtype x_types[] = {IR_F32, IR_I32, IR_F16, IR_BF16,
                                      IR_DT_UNDEF};
   INGOT_RETURN_IF_ERROR(ref_check_dtype(n, in, 0, x_types));
-  if (ref_has(in, nin, 2))
-    INGOT_RETURN_IF_ERROR(ref_check_dtype(n, in, 2, q8_types));
+  if (ref_has(in, nin, 2) && in[2].dtype != IR_U8 && in[2].dtype != IR_I8)
+    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                         "y_zero_point (input 2) is %s; it must be uint8 or "
+                         "int8 (it sets the output type)",
+                         ir_dtype_name(in[2].dtype));
   INGOT_RETURN_IF_ERROR(q_check(n, in, nin, NULL));
   out[0].dtype = ref_has(in, nin, 2) ? in[2].dtype : IR_U8;
   out[0].shape = in[0].shape;
@@ -154,7 +169,12 @@ ingot_status ref_infer_dequantize(const ir_node *n, const ir_value *in,
                                   int nin, ir_value *out, int nout) {
   static const ir_dtype x_types[] = {IR_U8, IR_I8, IR_I32, IR_DT_UNDEF};
   INGOT_RETURN_IF_ERROR(ref_check_dtype(n, in, 0, x_types));
-  if (ref_has(in, nin, 2)) INGOT_RETURN_IF_ERROR(ref_same_dtype(n, in, 0, 2));
+  if (ref_has(in, nin, 2) && in[2].dtype != in[0].dtype)
+    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                         "x_zero_point (input 2) is %s; it must have x's "
+                         "type, %s",
+                         ir_dtype_name(in[2].dtype),
+                         ir_dtype_name(in[0].dtype));
   INGOT_RETURN_IF_ERROR(q_check(n, in, nin, NULL));
   out[0].dtype = IR_F32;
   out[0].shape = in[0].shape;

@@ -4,10 +4,9 @@
 # model (u8 activations, s8 weights, 64->64 channels 3x3), disassembles the
 # conv's step and looks for AVX512-VNNI `vpdpbusd` or AMX `tdpbusd`.
 # Skipped (77) when the CPU has neither avx512_vnni nor amx_int8, when
-# python3 with onnx (to write the model) is missing, or when the conv's
-# step does not use a VNNI or AMX kernel at all: today int8 convs run the
-# scalar k_conv_q8 template; the VNNI/AMX templates arrive with the int8
-# issue, and from then on this test checks their code.
+# python3 with onnx (to write the model) is missing.  Fails when the conv's
+# step does not use a VNNI or AMX kernel (k_qconv_vnni, k_qconv_amx;
+# docs/int8.md "Packed weights" names the families) or has no vpdpbusd.
 # usage: disasm_int8.sh INGOT SCRIPT_DIR TMPDIR
 set -u
 ingot=$1 here=$2 tmp=$3
@@ -23,10 +22,10 @@ done
 "$py" "$here/make_qconv.py" "$tmp/qconv.onnx" || exit 1
 "$ingot" build "$tmp/qconv.onnx" -o "$tmp/qconv.ingot" >/dev/null || exit 1
 insp=$("$ingot" inspect "$tmp/qconv.ingot") || exit 1
-kernel=$(grep -oE "k_conv_q8[a-z0-9_]*" <<<"$insp" | head -n 1)
+kernel=$(grep -oE "k_(conv_q8|qconv)[a-z0-9_]*" <<<"$insp" | head -n 1)
 case "$kernel" in
   *vnni*|*amx*) ;;
-  *) echo "skipped: the int8 conv runs '$kernel', which is not a VNNI or AMX kernel (those arrive with int8 kernels)"; exit 77 ;;
+  *) echo "FAIL: the int8 conv runs '$kernel', not a VNNI or AMX kernel, on a CPU that has them"; exit 1 ;;
 esac
 "$ingot" inspect "$tmp/qconv.ingot" --disasm qconv > "$tmp/qconv.s" || exit 1
 head -n 2 "$tmp/qconv.s"

@@ -239,8 +239,18 @@ static inline bool kt_ok(ingot_status s, const char *what) {
 /* Builds an engine for |g| (mutated) with LLVM, loads it with the runtime
  * and runs it on |in| (graph inputs in order): the path `ingot build` and
  * `ingot run` take. */
+static inline ingot_status kt_run_engine_mcpu(ir_graph *g, const char *mcpu,
+                                              const ir_value *in,
+                                              ir_value *out);
 static inline ingot_status kt_run_engine(ir_graph *g, const ir_value *in,
                                          ir_value *out) {
+  return kt_run_engine_mcpu(g, NULL, in, out);
+}
+
+/* kt_run_engine for CPU |mcpu| (--mcpu; NULL: the build machine). */
+static inline ingot_status kt_run_engine_mcpu(ir_graph *g, const char *mcpu,
+                                              const ir_value *in,
+                                              ir_value *out) {
   const char *names[KT_MAX_IO];
   uint32_t n_in = g->n_inputs;
   for (uint32_t i = 0; i < n_in; i++) names[i] = g->tensors[g->inputs[i]].name;
@@ -248,7 +258,8 @@ static inline ingot_status kt_run_engine(ir_graph *g, const ir_value *in,
   size_t size = 0;
   ingot_engine *e = NULL;
   ingot_session *ss = NULL;
-  ingot_status s = cg_build_engine(g, NULL, &bytes, &size);
+  cg_build_options opt = {.mcpu = mcpu};
+  ingot_status s = cg_build_engine(g, &opt, &bytes, &size);
   if (!s) s = ingot_engine_load_memory(bytes, size, &e);
   free(bytes);
   if (!s) s = ingot_session_create(e, NULL, &ss);

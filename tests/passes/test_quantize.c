@@ -229,6 +229,7 @@ static void check_model(const char *model, const char *input) {
   CHECK_OK(s);
   if (g) CHECK(count_op(g, IR_OP_CONV) == 1);
   ir_graph_destroy(g);
+  quant_report_free(&rep);
   tab.r[victim] = saved;
   /* --int8 without a table on a float model: the error says why. */
   quant_options q3 = {.int8 = true};

@@ -195,6 +195,23 @@ void fixture_init(fixture *f, int kind, const void *obj, size_t obj_size) {
   f->steps[4] = step("step_sum", "Sum 1000", SUM_TASKS);
   f->steps[1].provenance = "gather_node\nadd_node";
   d->n_steps = 5;
+  for (int i = 0; i < 3; i++) {
+    const cg_io_tensor *src = &t[i == 0 ? 0 : i == 1 ? 2 : 3];
+    cg_map_tensor *m = &f->map[i];
+    m->name = src->name;
+    m->dtype = src->stored_dtype ? src->stored_dtype : src->dtype;
+    m->rank = src->rank;
+    memcpy(m->dims, src->dims, sizeof m->dims);
+    m->arena_offset = src->arena_offset;
+    m->arena_bytes = src->arena_bytes;
+    m->layout = src->layout;
+    m->ready_step = i < 2 ? INGOT_TENSOR_READY_INPUT : 0;
+    m->quantized = i == 1;
+    m->scale = src->scale;
+    m->zero_point = src->zero_point;
+  }
+  d->map = f->map;
+  d->n_map = 3;
 }
 
 uint8_t *fixture_engine(int kind, const void *obj, size_t obj_size,

@@ -2,7 +2,8 @@
  *
  *   FIX_FULL     inputs x (float32 [1,3,4,5], NHWC), idx (int64 [6]),
  *                q (float32 [8] quantised to uint8); outputs y, z, count,
- *                xcopy, qo, sum; five steps from steps.c
+ *                xcopy, qo, sum; five steps from steps.c; TENSOR_MAP:
+ *                x (input, NHWC), q (uint8, quantised), y (step 0)
  *   FIX_SIMPLE   input x, output y, one step (step_affine): the embedding
  *                example's engine and the fuzz seeds
  *   FIX_CONVERT  no code: every output aliases an input's arena bytes, so
@@ -24,6 +25,7 @@ typedef struct fixture {
   cg_target target;
   cg_io_tensor tensors[32];
   cg_plan_step steps[8];
+  cg_map_tensor map[4];
   uint8_t weights[W_SIZE];
   cg_engine_desc desc;
 } fixture;

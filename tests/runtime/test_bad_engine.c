@@ -21,8 +21,9 @@
 static const char *tmpdir;
 static uint8_t *V; /* a valid FULL engine */
 static size_t VN;
-static ingot_section_entry SEC[7]; /* its sections, in writer order */
-enum { S_STRINGS, S_TENSORS, S_PLAN, S_PROV, S_WEIGHTS, S_CODE, S_BUILD };
+static ingot_section_entry SEC[8]; /* its sections, in writer order */
+enum { S_STRINGS, S_TENSORS, S_PLAN, S_PROV, S_WEIGHTS, S_CODE, S_BUILD,
+       S_MAP };
 
 static void fix_crc(uint8_t *b, size_t n) {
   uint32_t c = rt_crc32c(b + INGOT_HEADER_SIZE, n - INGOT_HEADER_SIZE);
@@ -393,6 +394,61 @@ static void test_tensors(void) {
        put32(b, tensor_off(2, offsetof(ingot_tensor_desc, zero_point)), 300));
 }
 
+static uint64_t map_off(int i, size_t field) {
+  return SEC[S_MAP].offset + sizeof(ingot_tensor_map_header) +
+         (uint64_t)i * sizeof(ingot_tensor_map_entry) + field;
+}
+
+/* TENSOR_MAP (format 1.2) and engines without it. */
+static void test_tensor_map(void) {
+  size_t mh = SEC[S_MAP].offset;
+  CHECK(SEC[S_MAP].kind == INGOT_SECTION_TENSOR_MAP);
+  if (SEC[S_MAP].kind != INGOT_SECTION_TENSOR_MAP) return;
+  CASE("map count too large", INGOT_DATA_LOSS, "do not fit",
+       put32(b, mh, 1000));
+  CASE("map entry size tiny", INGOT_DATA_LOSS, "entry size",
+       put32(b, mh + 4, 16));
+  CASE("map name out of range", INGOT_DATA_LOSS, "string offset",
+       put32(b, map_off(1, offsetof(ingot_tensor_map_entry, name)), 0xfffffff0u));
+  CASE("map dtype unknown", INGOT_DATA_LOSS, "dtype 99",
+       put32(b, map_off(0, offsetof(ingot_tensor_map_entry, dtype)), 99));
+  CASE("map bytes outside arena", INGOT_DATA_LOSS, "'y'",
+       put64(b, map_off(2, offsetof(ingot_tensor_map_entry, arena_offset)),
+             UINT64_MAX - 8));
+  CASE("map ready after no step", INGOT_DATA_LOSS, "ready after step 5",
+       put32(b, map_off(2, offsetof(ingot_tensor_map_entry, ready_step)), 5));
+  CASE("map NHWC on a vector", INGOT_DATA_LOSS, "layout 1",
+       put32(b, map_off(1, offsetof(ingot_tensor_map_entry, layout)), 1));
+  CASE("map quantised float", INGOT_DATA_LOSS, "quantisation",
+       put32(b, map_off(0, offsetof(ingot_tensor_map_entry, flags)), 1));
+  CASE("map zero point out of range", INGOT_DATA_LOSS, "zero point 300",
+       put32(b, map_off(1, offsetof(ingot_tensor_map_entry, zero_point)), 300));
+  CASE("map flags unknown", INGOT_DATA_LOSS, "flags",
+       put32(b, map_off(1, offsetof(ingot_tensor_map_entry, flags)), 6));
+  /* A format 1.1 engine: no TENSOR_MAP (here: its kind unknown to this
+   * runtime, which must skip it) loads, runs, and maps no tensors. */
+  uint8_t *b = dup();
+  put32(b, sec_off(S_MAP, 0), 99);
+  uint16_t minor = 1;
+  memcpy(b + offsetof(ingot_file_header, format_minor), &minor, 2);
+  fix_crc(b, VN);
+  ingot_engine *e = NULL;
+  CHECK_OK(ingot_engine_load_memory(b, VN, &e));
+  CHECK(e && ingot_engine_tensor_count(e) == 0);
+  ingot_session *s = NULL;
+  if (e) CHECK_OK(ingot_session_create(e, NULL, &s));
+  if (s) {
+    CHECK_OK(ingot_session_keep_tensors(s, 1));
+    float x;
+    ingot_status st = ingot_session_read_tensor(s, 0, INGOT_FLOAT32, &x, 4);
+    CHECK(ingot_status_code_of(st) == INGOT_OUT_OF_RANGE);
+    ingot_status_free(st);
+  }
+  ingot_session_destroy(s);
+  ingot_engine_release(e);
+  free(b);
+}
+
 static void test_plan(void) {
   size_t ph = SEC[S_PLAN].offset;
   CASE("step count absurd", INGOT_DATA_LOSS, "steps",
@@ -552,6 +608,7 @@ int main(int argc, char **argv) {
   test_cpu_features();
   test_sections();
   test_tensors();
+  test_tensor_map();
   test_plan();
   test_code();
   test_api();

@@ -51,7 +51,8 @@ static void test_writer(const uint8_t *obj, size_t n) {
   CHECK(h.file_size == a_size && h.header_size == INGOT_HEADER_SIZE);
   CHECK(h.checksum == rt_crc32c(a + 256, a_size - 256));
   CHECK(h.content_hash == fnv(a + 256, a_size - 256));
-  CHECK(h.section_count == 7 && h.section_table_offset == 256);
+  CHECK(h.section_count == 8 && h.section_table_offset == 256);
+  CHECK(h.format_major == 1 && h.format_minor == 2);
   CHECK(h.arena_size == A_SIZE && h.weights_size == W_SIZE && h.code_size == n);
   CHECK(strncmp(h.producer, "ingot ", 6) == 0);
   ingot_section_entry sec[7];
@@ -217,6 +218,42 @@ static void *run_thread(void *arg) {
   return NULL;
 }
 
+/* TENSOR_MAP of FIX_FULL: x (input, NHWC), q (uint8, quantised), y. */
+static void test_kept(ingot_session *s) {
+  const ingot_engine *e = NULL;
+  (void)e;
+  float x[T_XN], y[T_XN], qf[N_Q];
+  uint8_t q[N_Q];
+  ingot_status st = ingot_session_read_tensor(s, 0, INGOT_FLOAT32, x, sizeof x);
+  CHECK(ingot_status_code_of(st) == INGOT_FAILED_PRECONDITION);
+  ingot_status_free(st);
+  CHECK_OK(ingot_session_keep_tensors(s, 1));
+  CHECK_OK(ingot_session_run(s));
+  CHECK_OK(ingot_session_read_tensor(s, 0, INGOT_FLOAT32, x, sizeof x));
+  CHECK_OK(ingot_session_read_tensor(s, 1, INGOT_UINT8, q, sizeof q));
+  CHECK_OK(ingot_session_read_tensor(s, 1, INGOT_FLOAT32, qf, sizeof qf));
+  CHECK_OK(ingot_session_read_tensor(s, 2, INGOT_FLOAT32, y, sizeof y));
+  int bad = 0;
+  for (int i = 0; i < T_XN; i++) {
+    bad += x[i] != fix_x(i); /* NHWC in the arena, NCHW read back */
+    bad += y[i] != fix_y(i / (T_H * T_W), fix_x(i));
+  }
+  for (int i = 0; i < N_Q; i++) {
+    float want = rintf(q_in[i] / 0.5f) + 10;
+    want = want < 0 ? 0 : want > 255 ? 255 : want;
+    bad += q[i] != (uint8_t)want;
+    bad += qf[i] != (want - 10) * 0.5f;
+  }
+  CHECK(bad == 0);
+  st = ingot_session_read_tensor(s, 3, INGOT_FLOAT32, x, sizeof x);
+  CHECK(ingot_status_code_of(st) == INGOT_OUT_OF_RANGE);
+  ingot_status_free(st);
+  st = ingot_session_read_tensor(s, 1, INGOT_INT8, q, sizeof q);
+  CHECK(ingot_status_code_of(st) == INGOT_INVALID_ARGUMENT);
+  ingot_status_free(st);
+  CHECK_OK(ingot_session_keep_tensors(s, 0));
+}
+
 static void test_engine(const uint8_t *obj, size_t n, const char *label) {
   size_t size;
   uint8_t *bytes = fixture_engine(FIX_FULL, obj, n, &size);
@@ -264,6 +301,7 @@ static void test_engine(const uint8_t *obj, size_t n, const char *label) {
     set_inputs(s, 0);
     CHECK_OK(ingot_session_run(s));
     CHECK(check_outputs(s) == last + 51);
+    test_kept(s);
     ingot_session_destroy(s);
   }
 

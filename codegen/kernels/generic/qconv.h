@@ -23,7 +23,8 @@
  * M[c] = float(s_x·s_w[c]) / s_y computed at build time in that order (the
  * reference's); the lowering only takes this path when every M[c] is finite,
  * so float(acc)·M[c] is never NaN and a float clamp before rounding is exact.
- * Integer outputs (ConvInteger, MatMulInteger) store acc as int32.
+ * Integer outputs (ConvInteger, MatMulInteger) store acc as int32; float
+ * outputs (QGemm without y_scale) store float(acc)·M[c].
  *
  * Packed weights (the layout every family, AMX included, reads):
  *   K order: k = tap·cpad + ci — tap-major (tap = (t0·k1 + t1)·k2 + t2),
@@ -71,6 +72,7 @@
 enum k_q8_op {
   KQ8_QLINEAR = 0, /* requantised uint8/int8 output (QLinearConv/MatMul) */
   KQ8_INTEGER = 1, /* int32 output (ConvInteger, MatMulInteger) */
+  KQ8_FLOAT = 2,   /* float32 output float(acc)·M[c] (QGemm without y_scale) */
 };
 
 /* Register blocks: at most KQ8_PX_MAX pixels x KQ8_NV_MAX vectors. */
@@ -84,11 +86,13 @@ typedef struct k_q8_desc {
   int32_t has_corr; /* some corr[c] != 0: add corr[c]·Σ a_u */
   int32_t zy, qmin, qmax; /* QLinear output zero point and range */
   int32_t depthwise;      /* k_qconv_dw and its layout */
+  int32_t za_u;           /* activation zero point, unsigned domain */
+  int32_t pad0_;
   kbuf x, y;
   kbuf w;    /* packed weights (see above) */
   kbuf bias; /* int32 bias' [group][nb*16] */
   kbuf corr; /* int32 [group][nb*16], when has_corr */
-  kbuf mult; /* float32 M [group][nb*16], when QLINEAR */
+  kbuf mult; /* float32 M [group][nb*16], when QLINEAR or FLOAT */
   kbuf zpad; /* cpad bytes (cpad_dw for depthwise) holding za: what
                 taps outside the input read */
 
@@ -146,9 +150,71 @@ K_INLINE uint32_t kq8_load4(const uint8_t *p, int64_t n, uint32_t xflip) {
   return v;
 }
 
+/* Σ of a pixel's |n| activation bytes of one tap, unsigned domain (the
+ * corr[c]·Σa term; a plain loop LLVM vectorises). */
+K_INLINE uint32_t kq8_sum_bytes(const uint8_t *p, int64_t n, uint32_t xflip) {
+  uint32_t s = 0;
+  for (int64_t i = 0; i < n; i++) s += (uint32_t)(p[i] ^ xflip);
+  return s;
+}
+
 /* Requantises one accumulator (DESIGN §5; exact: see the file comment). */
 K_INLINE int32_t kq8_requant(const k_q8_desc *d, uint32_t acc, float m) {
   return k_saturate_rne((float)(int32_t)acc * m, d->zy, d->qmin, d->qmax);
+}
+
+/* Sixteen int32/uint32 lanes (a zmm, two ymm); arithmetic in uint32 wraps
+ * like the reference's int32 accumulator. */
+typedef uint32_t ku32x16 __attribute__((vector_size(64)));
+typedef int32_t ki32x16 __attribute__((vector_size(64)));
+
+K_INLINE ku32x16 ku32x16_load(const void *p) {
+  ku32x16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* Finishes 16 channels of one pixel: adds bias' (and corr·Σa), then stores
+ * lanes [0, n) to |y| as int32 (KQ8_INTEGER) or requantised bytes.  |bias|,
+ * |corr| and |mult| hold whole padded vectors.  Requantisation in vector
+ * form, exact with DESIGN §5: v = float(acc)·M is finite (M is), so
+ * clamping v to [qmin - zy, qmax - zy] before rounding changes nothing but
+ * the range, and adding then subtracting 1.5·2^23 rounds |v| < 2^22 half
+ * to even, as nearbyintf does. */
+K_INLINE void kq8_finish16(const k_q8_desc *d, ku32x16 acc,
+                           const int32_t *bias, const int32_t *corr,
+                           uint32_t sum, const float *mult, uint8_t *y,
+                           int64_t n) {
+  acc += ku32x16_load(bias);
+  if (corr) acc += ku32x16_load(corr) * sum;
+  if (d->op == KQ8_INTEGER) {
+    if (n >= 16) {
+      memcpy(y, &acc, 64);
+    } else {
+      for (int64_t l = 0; l < 16; l++)
+        if (l < n) memcpy(y + 4 * l, (const uint32_t *)&acc + l, 4);
+    }
+    return;
+  }
+  kf16 v = __builtin_convertvector((ki32x16)acc, kf16) * kf16_load(mult);
+  if (d->op == KQ8_FLOAT) {
+    kf16_store_part((float *)(void *)y, 1, n, v);
+    return;
+  }
+  const float lo = (float)(d->qmin - d->zy), hi = (float)(d->qmax - d->zy);
+  v = __builtin_elementwise_max(v, (kf16){0} + lo);
+  v = __builtin_elementwise_min(v, (kf16){0} + hi);
+  const float magic = 12582912.0f; /* 1.5 * 2^23 */
+  v = (v + magic) - magic;
+  ki32x16 q = __builtin_convertvector(v, ki32x16) + d->zy;
+  typedef uint8_t ku8x16 __attribute__((vector_size(16)));
+  ku8x16 b = __builtin_convertvector(q, ku8x16); /* in range: no wrap */
+  if (n >= 16) {
+    memcpy(y, &b, 16);
+  } else {
+    for (int64_t l = 0; l < 16; l++)
+      if (l < n) y[l] = b[l];
+  }
 }
 
 /* A register block of a family's template: npx pixels from o2 of one
@@ -176,17 +242,19 @@ K_INLINE void kq8_drive(const k_q8_desc *d, kq8_tile_fn tile, uint8_t *arena,
   const int32_t *bias = kptr(d->bias, arena, weights);
   const int32_t *corr = d->has_corr ? kptr(d->corr, arena, weights) : NULL;
   const float *mult =
-      d->op == KQ8_QLINEAR ? kptr(d->mult, arena, weights) : NULL;
+      d->op != KQ8_INTEGER ? kptr(d->mult, arena, weights) : NULL;
   const uint8_t *zpad = kptr(d->zpad, arena, weights);
   uint8_t *y = kptr(d->y, arena, weights);
-  const int64_t ysz = d->op == KQ8_INTEGER ? 4 : 1; /* bytes per element */
+  const int64_t ysz = d->op == KQ8_QLINEAR ? 1 : 4; /* bytes per element */
   const int64_t cw = 16 * d->nv, px = d->px;
   for (int64_t t = task_begin; t < task_end; t++) {
     kq8_work wk = kq8_work_of(d, t);
     for (int64_t cb = wk.cb0; cb < wk.cb1; cb++) {
       int64_t g = cb / d->nbv, c0 = cb % d->nbv * cw;
-      int64_t cols = d->cout_g - c0 < cw ? d->cout_g - c0 : cw;
-      int64_t nvj = (cols + 15) / 16;
+      /* The group's last block may be narrower (cols_last channels). */
+      const int64_t cols_last = d->cout_g - (d->nbv - 1) * cw;
+      const int64_t nvl = (cols_last + 15) / 16;
+      int last = c0 + cw > d->cout_g;
       int64_t cpos = g * d->nb * 16 + c0; /* in the per-channel arrays */
       const int8_t *wb = w + (g * d->nb + c0 / 16) * d->kp * 16;
       const uint8_t *xg = x + g * d->cin_g;
@@ -206,25 +274,37 @@ K_INLINE void kq8_drive(const k_q8_desc *d, kq8_tile_fn tile, uint8_t *arena,
         uint8_t *yr = y + (n * d->ys_n + o0 * d->ys[0] + o1 * d->ys[1] +
                            g * d->cout_g + c0) *
                               ysz;
+        /* Every call passes constants for npx, nvj and cols (the last
+         * channel block's are nvl and cols_last), so each specialises. */
         int64_t o2 = wk.p0;
         for (; o2 + px <= wk.p1; o2 += px) {
           uint8_t *yp = yr + o2 * d->ys[2] * ysz;
           int64_t x2 = o2 * d->s[2] - d->pb[2];
           int guard = o2 < d->olo || o2 + px > d->ohi;
-          if (nvj != d->nv)
+          if (last && guard)
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, px, nvj, cols, 1);
+                 mult ? mult + cpos : NULL, yp, px, nvl, cols_last, 1);
+          else if (last)
+            tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
+                 mult ? mult + cpos : NULL, yp, px, nvl, cols_last, 0);
           else if (guard)
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, px, d->nv, cols, 1);
+                 mult ? mult + cpos : NULL, yp, px, d->nv, cw, 1);
           else
             tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
-                 mult ? mult + cpos : NULL, yp, px, d->nv, cols, 0);
+                 mult ? mult + cpos : NULL, yp, px, d->nv, cw, 0);
         }
-        if (o2 < wk.p1) /* the row's last block: (out[2] mod px) pixels */
-          tile(d, xr, o2 * d->s[2] - d->pb[2], zpad, wb, bias + cpos,
-               corr ? corr + cpos : NULL, mult ? mult + cpos : NULL,
-               yr + o2 * d->ys[2] * ysz, d->out[2] % px, nvj, cols, 1);
+        if (o2 < wk.p1) { /* the row's last block: out[2] mod px pixels */
+          uint8_t *yp = yr + o2 * d->ys[2] * ysz;
+          int64_t x2 = o2 * d->s[2] - d->pb[2];
+          if (last)
+            tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
+                 mult ? mult + cpos : NULL, yp, d->out[2] % px, nvl,
+                 cols_last, 1);
+          else
+            tile(d, xr, x2, zpad, wb, bias + cpos, corr ? corr + cpos : NULL,
+                 mult ? mult + cpos : NULL, yp, d->out[2] % px, d->nv, cw, 1);
+        }
       }
     }
   }

@@ -264,6 +264,46 @@ ingot_status ingot_session_profile_event(const ingot_session *session,
                                          size_t index,
                                          ingot_profile_event *out);
 
+/*===------------------------------------------------------------------===*/
+/* Intermediate tensors (debugging; engine format 1.2)                     */
+/*===------------------------------------------------------------------===*/
+
+/* A tensor of the model the engine keeps in its arena (TENSOR_MAP):
+ * graph inputs, activations and outputs, in plan order. */
+typedef struct ingot_map_tensor_info {
+  const char *name;  /* the model's tensor name; borrowed */
+  ingot_dtype dtype; /* as stored: uint8/int8 for an int8 tensor */
+  int rank;
+  long long dims[INGOT_MAX_DIMS]; /* the model's order */
+  size_t nbytes;     /* in |dtype| */
+  int nhwc;          /* stored channels-last (read back in model order) */
+  int quantized;     /* value = (q - zero_point) * scale */
+  float scale;
+  int zero_point;
+  int step;          /* complete after this step; -1: a graph input */
+} ingot_map_tensor_info;
+
+/* 0 for engines older than format 1.2. */
+int ingot_engine_tensor_count(const ingot_engine *engine);
+ingot_status ingot_engine_tensor_map_info(const ingot_engine *engine,
+                                          int index,
+                                          ingot_map_tensor_info *out);
+/* Index of the mapped tensor named |name|, or -1. */
+int ingot_engine_find_tensor(const ingot_engine *engine, const char *name);
+
+/* |on| != 0 makes later runs copy every mapped tensor out of the arena
+ * right after the step that completes it (the memory plan reuses bytes,
+ * so reading the arena after the run would not do).  It costs one buffer
+ * the size of all mapped tensors and a copy of each per run; profiling is
+ * off while it is on.  RESOURCE_EXHAUSTED without memory. */
+ingot_status ingot_session_keep_tensors(ingot_session *session, int on);
+/* Copies mapped tensor |index| of the last run into |data| in the model's
+ * layout, as |dtype|: its own dtype, or INGOT_FLOAT32 (dequantised when
+ * quantised).  FAILED_PRECONDITION unless a run happened with keep on. */
+ingot_status ingot_session_read_tensor(ingot_session *session, int index,
+                                       ingot_dtype dtype, void *data,
+                                       size_t nbytes);
+
 #define INGOT_RETURN_IF_ERROR(expr)        \
   do {                                     \
     ingot_status ingot_s_ = (expr);        \

@@ -251,7 +251,12 @@ def main():
         "(load average %.1f / %.1f / %.1f at the end of this run), so single "
         "runs vary by 2x and more; every figure is a median (over %d rounds, "
         "each the median of its own runs), with Ingot and oneDNN interleaved "
-        "round by round. Read the ratios, not the third digit." % (load[0], load[1], load[2], args.rounds),
+        "round by round. Read the ratios, not the third digit. The 2-thread "
+        "rows suffer most: with many runnable processes on 2 CPUs, a step "
+        "split over both threads waits for whichever thread the OS "
+        "descheduled (Ingot's pool and oneDNN's OpenMP alike), so they can "
+        "come out slower than 1 thread; the 1-thread rows are the "
+        "comparison to read." % (load[0], load[1], load[2], args.rounds),
         "",
         "GOPS count 1 MAC as 2 ops. Ingot's time is the node's kernel steps "
         "(for AMX: the padded-input copy and the product), without the "
@@ -274,6 +279,14 @@ def main():
             ("%.0f" % r["onednn_gops"]) if r["onednn_gops"] != "" else "-",
             ("%.2f" % r["vs_onednn"]) if r["vs_onednn"] != "" else "-",
             r["engine_us"]))
+    goal = []
+    for r in rows:
+        if r["family"] == "amx" and r["threads"] == 1 and r["vs_onednn"] != "":
+            goal.append("%s %.2fx oneDNN at %.0f%% of the AMX peak" % (
+                r["problem"], r["vs_onednn"], r["pct_peak"] if r["pct_peak"] != "" else 0))
+    if goal:
+        lines += ["", "Issue 4's goals (AMX GEMM and conv >= 1.2x oneDNN's GOPS in the "
+                  "same run, i.e. >= 55% of peak), 1 thread: " + "; ".join(goal) + "."]
     lines += ["", "Peaks measured in this run (GOPS, best of 15; `bench_peak_int8`):", "",
               "| kernel | what | 1 thread | 2 threads |", "|---|---|---|---|"]
     for k in pj["kernels"]:

@@ -21,10 +21,13 @@
  *   fp32-fma     vfmadd zmm, 16 accumulators (2 flops per lane).
  * 1 MAC = 2 ops throughout.
  *
- * With T threads, T copies start together on a flag; the figure is the ops
- * of all copies over the wall time until the last one ends, best of N
- * tries, each try sized to about 20 ms from a probe (short tries catch the
- * quiet moments of a shared machine).  AMX first asks Linux
+ * With T threads, T copies start together on a flag; the figure is the sum
+ * over the copies of each one's ops over its own thread CPU time
+ * (CLOCK_THREAD_CPUTIME_ID), best of N tries, each try sized to about
+ * 20 ms from a probe.  CPU time, not wall time: on a shared machine the
+ * time the OS gives to other processes would otherwise count against the
+ * instruction, while what shares the core (an SMT sibling running the
+ * other copy) still shows.  AMX first asks Linux
  * for tile data (rt_cpu_enable_amx, runtime/cpu.c), and every thread loads
  * its own tile configuration.  A kernel the CPU (or OS) lacks is reported
  * as skipped.
@@ -207,17 +210,25 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double thread_cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 typedef struct job {
   peak_fn fn;
   long iters;
   atomic_int *go;
-  double end, sink;
+  double end, cpu, sink;
 } job;
 
 static void *run_job(void *arg) {
   job *j = arg;
   while (atomic_load(j->go) == 0) sched_yield();
+  double c0 = thread_cpu_s();
   j->sink = j->fn(j->iters);
+  j->cpu = thread_cpu_s() - c0;
   j->end = now_s();
   return NULL;
 }
@@ -240,15 +251,14 @@ static double run_once(peak_fn fn, long iters, int threads, double ops) {
     for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
     return -1.0;
   }
-  double t0 = now_s();
   atomic_store(&go, 1);
   run_job(&jobs[0]);
-  double end = jobs[0].end;
+  double rate = ops * (double)iters / jobs[0].cpu;
   for (int t = 1; t < threads; t++) {
     pthread_join(tid[t], NULL);
-    if (jobs[t].end > end) end = jobs[t].end;
+    rate += ops * (double)iters / jobs[t].cpu;
   }
-  return ops * (double)iters * threads / (end - t0);
+  return rate;
 }
 
 static double measure(peak_fn fn, double ops_per_iter, int threads,

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# ingot compare, as a user runs it (budget: about 20 s under ASan).
+# ingot compare, as a user runs it.  Budget: four engine builds and eight
+# compares, 25 s in a plain build, about 2 min under ASan on the loaded
+# 2-core machine (timeout 300 s).
 #  1. an fp32 engine of the sample CNN against its model: SQNR very high,
 #     top-1 agreement 100%, per-layer table of real node names;
 #  2. an int8 engine (QDQ form of qsmall, make_qsmall.py; qdq-fold makes

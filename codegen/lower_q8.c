@@ -39,7 +39,8 @@ static const struct {
   const char *name, *kernel;
   int64_t regs, max_nv, max_px;
 } q8_families[CG_Q8_COUNT] = {
-    [CG_Q8_GENERIC] = {"generic", "k_qconv", 4, 1, 4},
+    /* 2 pixels x 16 int32 lanes = 8 of the 16 xmm on SSE2. */
+    [CG_Q8_GENERIC] = {"generic", "k_qconv", 2, 1, 2},
     /* 3 pixels x 4 ymm (16 channels as int32 pairs) = 12 of 16 ymm. */
     [CG_Q8_AVX2] = {"avx2", "k_qconv_avx2", 3, 1, 3},
     /* 24 of 32 zmm: 6x4, 8x3, 12x2, 16x1. */

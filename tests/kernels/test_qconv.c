@@ -443,9 +443,60 @@ static void extreme_cases(void) {
     }
 }
 
+/* Enough work for many tasks: channel blocks, rows and pixel chunks of a
+ * row all split (the small random cases run as one task). */
+static void split_cases(void) {
+  qcase qc;
+  memset(&qc, 0, sizeof qc);
+  qc.qlinear = true;
+  qc.xt = IR_U8;
+  qc.wt = IR_I8;
+  qc.yt = IR_U8;
+  qc.za = 77;
+  qc.zy = 128;
+  qc.zwsel = 3;
+  qc.pc_scale = true;
+  qc.rows = 300;
+  qc.kk = 200;
+  qc.nn = 100;
+  snprintf(qc.what, sizeof qc.what, "split: QLinearMatMul 300x200x100");
+  run_case(&qc);
+  qc.xt = IR_I8;
+  qc.wt = IR_U8;
+  qc.zwsel = 0;
+  qc.pc_zp = true;
+  qc.za = -3;
+  snprintf(qc.what, sizeof qc.what,
+           "split: QLinearMatMul 300x200x100 int8 x uint8 per-column zp");
+  run_case(&qc);
+  memset(&qc, 0, sizeof qc);
+  qc.conv = qc.qlinear = qc.bias = qc.pc_scale = true;
+  qc.xt = IR_U8;
+  qc.wt = IR_I8;
+  qc.yt = IR_I8;
+  qc.za = 3;
+  qc.zy = -5;
+  qc.zwsel = 3;
+  qc.n = 2;
+  qc.group = 1;
+  qc.c = 32;
+  qc.m = 80;
+  qc.h = qc.w = 20;
+  qc.k[0] = qc.k[1] = 3;
+  qc.s[0] = qc.s[1] = qc.d[0] = qc.d[1] = 1;
+  qc.pads[0] = qc.pads[1] = qc.pads[2] = qc.pads[3] = 1;
+  snprintf(qc.what, sizeof qc.what, "split: QLinearConv 3x3 32->80 20x20 n2");
+  run_case(&qc);
+  qc.group = qc.c = qc.m = 72;
+  qc.dw = true;
+  snprintf(qc.what, sizeof qc.what, "split: QLinearConv dw 3x3 72 20x20 n2");
+  run_case(&qc);
+}
+
 int main(void) {
   fams_init();
   extreme_cases();
+  split_cases();
   for (int i = 0; i < 70; i++) conv_case(i, false, false);
   for (int i = 0; i < 20; i++) conv_case(i, false, true);
   for (int i = 0; i < 25; i++) conv_case(i, true, false);

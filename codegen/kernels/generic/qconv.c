@@ -2,10 +2,9 @@
  * layout and arithmetic: qconv.h, docs/int8.md "Packed weights").
  *
  *  - k_qconv: the generic family's convolution/GEMM: register blocks of px
- *    pixels x nv 16-channel vectors over the packed weights, scalar
- *    products in uint32 (wrapping like the reference's int32).  It is the
- *    plain statement of what the AVX2 and VNNI templates compute; LLVM
- *    vectorises what it can for the target.
+ *    pixels x nv 16-channel vectors over the packed weights, in C vectors
+ *    of 16 int32 lanes (below), sums in uint32 (wrapping like the
+ *    reference's int32).
  *  - k_qconv_dw: depthwise convolutions, used by every family.  Per tap,
  *    16 channels of (a - za) and of int16 (w - zw) widen to int32 and
  *    multiply: both operands have 17+ sign bits, so x86 LLVM selects
@@ -15,52 +14,64 @@
  */
 #include "generic/qconv.h"
 
-/* The register block of k_qconv (kq8_tile_fn, qconv.h). */
+/* The register block of k_qconv (kq8_tile_fn, qconv.h).  Sixteen channels
+ * at a time in int32 lanes: the 64 bytes of a 4-group of K are 16 int32,
+ * each holding one channel's 4 weights, and byte i of every lane is
+ * sign-extended in place by two shifts.  Each product has both operands
+ * within int16 (|w| <= 128, a_u <= 255), which x86 LLVM turns into pmaddwd
+ * even on SSE2; four products sum to at most 130560, and only the running
+ * sum wraps (uint32, like the reference's int32). */
 K_INLINE void qconv_tile_generic(const k_q8_desc *d, const uint8_t *const *xr,
                                  int64_t x2, const uint8_t *zpad,
                                  const int8_t *w, const int32_t *bias,
                                  const int32_t *corr, const float *mult,
                                  uint8_t *y, int64_t npx, int64_t nvj,
                                  int64_t cols, int guard) {
-  uint32_t acc[KQ8_PX_MAX][KQ8_NV_MAX][16];
+  ku32x16 acc[KQ8_PX_MAX][KQ8_NV_MAX];
   uint32_t sum[KQ8_PX_MAX];
   const int64_t c4n = d->cpad / 4, blk = d->kp * 16;
   for (int64_t p = 0; p < npx; p++) {
     sum[p] = 0;
-    for (int64_t v = 0; v < nvj; v++)
-      for (int64_t j = 0; j < 16; j++) acc[p][v][j] = 0;
+    for (int64_t v = 0; v < nvj; v++) acc[p][v] = (ku32x16){0};
   }
   for (int64_t t01 = 0; t01 < d->k[0] * d->k[1]; t01++)
     for (int64_t t2 = 0; t2 < d->k[2]; t2++) {
       const uint8_t *xp[KQ8_PX_MAX];
       for (int64_t p = 0; p < npx; p++)
         xp[p] = kq8_pixel(d, xr[t01], zpad, x2, p, t2, guard);
-      const int8_t *wt = w + (t01 * d->k[2] + t2) * c4n * 64;
       if (corr)
         for (int64_t p = 0; p < npx; p++)
           sum[p] += kq8_sum_bytes(xp[p], d->cin_g, (uint32_t)d->xflip);
+      const int8_t *wt = w + (t01 * d->k[2] + t2) * c4n * 64;
       for (int64_t c4 = 0; c4 < c4n; c4++) {
         int64_t nb = d->cin_g - 4 * c4 < 4 ? d->cin_g - 4 * c4 : 4;
+        int32_t a[KQ8_PX_MAX][4];
         for (int64_t p = 0; p < npx; p++) {
-          uint32_t a = kq8_load4(xp[p] + 4 * c4, nb, (uint32_t)d->xflip);
-          uint32_t a0 = a & 255, a1 = a >> 8 & 255, a2 = a >> 16 & 255,
-                   a3 = a >> 24;
-          for (int64_t v = 0; v < nvj; v++) {
-            const int8_t *q = wt + v * blk + c4 * 64;
-            for (int64_t j = 0; j < 16; j++)
-              acc[p][v][j] += a0 * (uint32_t)(int32_t)q[4 * j] +
-                              a1 * (uint32_t)(int32_t)q[4 * j + 1] +
-                              a2 * (uint32_t)(int32_t)q[4 * j + 2] +
-                              a3 * (uint32_t)(int32_t)q[4 * j + 3];
-          }
+          uint32_t a4 = kq8_load4(xp[p] + 4 * c4, nb, (uint32_t)d->xflip);
+          for (int i = 0; i < 4; i++) a[p][i] = (int32_t)(a4 >> (8 * i) & 255);
+        }
+        for (int64_t v = 0; v < nvj; v++) {
+          ku32x16 r = ku32x16_load(wt + v * blk + c4 * 64);
+          ki32x16 w0 = (ki32x16)(r << 24) >> 24, w1 = (ki32x16)(r << 16) >> 24;
+          ki32x16 w2 = (ki32x16)(r << 8) >> 24, w3 = (ki32x16)r >> 24;
+          for (int64_t p = 0; p < npx; p++)
+            acc[p][v] += (ku32x16)(w0 * a[p][0] + w1 * a[p][1] +
+                                   w2 * a[p][2] + w3 * a[p][3]);
         }
       }
     }
+  /* Out of the accumulators in a loop small enough to unroll, so acc
+   * stays in registers (qconv_vnni.c says why). */
+  uint32_t res[KQ8_PX_MAX][KQ8_NV_MAX][16], sres[KQ8_PX_MAX];
+  for (int64_t p = 0; p < npx; p++) {
+    sres[p] = sum[p];
+    for (int64_t v = 0; v < nvj; v++) memcpy(res[p][v], &acc[p][v], 64);
+  }
   const int64_t es = d->op == KQ8_QLINEAR ? 1 : 4;
   for (int64_t p = 0; p < npx; p++)
     for (int64_t v = 0; v < nvj; v++)
-      kq8_finish16(d, ku32x16_load(acc[p][v]), bias + 16 * v,
-                   corr ? corr + 16 * v : NULL, sum[p],
+      kq8_finish16(d, ku32x16_load(res[p][v]), bias + 16 * v,
+                   corr ? corr + 16 * v : NULL, sres[p],
                    mult ? mult + 16 * v : NULL,
                    y + (p * d->ys[2] + 16 * v) * es, cols - 16 * v);
 }

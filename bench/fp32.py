@@ -198,6 +198,14 @@ def main():
         lines += ["", "`libingot_rt.so`, stripped: .text %d bytes, file %d bytes." % rt]
     lines += ["", "Raw numbers: `bench/results/fp32.csv`.", ""]
     doc = os.path.join(ROOT, "docs", "benchmarks.md")
+    # Keep the sections other scripts own (bench/int8.py's, between its
+    # markers).
+    if os.path.exists(doc):
+        old = open(doc).read()
+        m = re.search(r"<!-- bench/int8.py: begin -->.*?<!-- bench/int8.py: end -->\n?",
+                      old, re.S)
+        if m:
+            lines += [m.group(0)]
     with open(doc, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))

@@ -59,6 +59,16 @@ ingot_status cg_add_weights(cg_lower_ctx *ctx, const void *data,
 ingot_status cg_scratch(cg_lower_ctx *ctx, size_t size, kbuf *out);
 ingot_status cg_emit(cg_lower_ctx *ctx, const cg_step *step);
 
+/* Broadcast geometry of an elementwise step (lower_elementwise.c): numpy
+ * broadcasting of the |nin| <= 3 operand views |in| to the output view |y|
+ * on memory-order dims, size-1 dims dropped and neighbours that every
+ * operand walks linearly fused.  Out: *rank >= 1 dims and, per operand,
+ * element strides (0 where it broadcasts).  Error names the node. */
+ingot_status cg_broadcast_geometry(const ir_node *n, const cg_view *y,
+                                   const cg_view *in, int nin, int *rank,
+                                   int64_t *dims,
+                                   int64_t (*str)[KMAX_RANK]);
+
 /* Lowering functions, one per row of lower.def. */
 #define CG_LOWER(op, fn) ingot_status fn(cg_lower_ctx *ctx, ir_node_id nid);
 #include "lower.def"

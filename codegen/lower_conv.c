@@ -33,6 +33,7 @@
 
 #include "engine_format.h"
 #include "generic/conv.h"
+#include "lower_amx.h"
 #include "lower_matmul.h"
 #include "lower_q8.h"
 
@@ -582,5 +583,8 @@ ingot_status cg_lower_conv(cg_lower_ctx *ctx, ir_node_id nid) {
   nc_strides(&ty->shape, &vy, &d.ys_n, &d.ys_c, d.ys);
   if (n->op == IR_OP_CONV || n->op == IR_OP_CONV_TRANSPOSE)
     return lower_float(ctx, n, &d, &vx, &vy);
+  bool amx = false; /* AMX hook: lower_amx.c takes what it can */
+  INGOT_RETURN_IF_ERROR(cg_amx_lower_conv(ctx, n, &d, &amx));
+  if (amx) return NULL;
   return lower_quant(ctx, n, &d);
 }

@@ -334,12 +334,16 @@ ingot_status cg_lower_unary(cg_lower_ctx *ctx, ir_node_id nid) {
 /* Binary, Where, variadic                                                 */
 /*===------------------------------------------------------------------===*/
 
-/* Fills d->rank, dims, str from the output view and the |nin| operand
+/* Fills *rank, dims, str from the output view and the |nin| operand
  * views: numpy broadcasting on memory-order dims, then size-1 dims dropped
- * and mergeable neighbours fused. */
-static ingot_status bin_shape(const ir_node *n, const cg_view *y,
-                              const cg_view *in, int nin, kew_binary *d) {
+ * and mergeable neighbours fused (lower.h). */
+ingot_status cg_broadcast_geometry(const ir_node *n, const cg_view *y,
+                                   const cg_view *in, int nin, int *rank,
+                                   int64_t *dims,
+                                   int64_t (*dstr)[KMAX_RANK]) {
   int64_t str[KEW_MAX_IN][IR_MAX_RANK];
+  if (nin > KEW_MAX_IN)
+    return ir_node_error(n, INGOT_INTERNAL, "%d operands to broadcast", nin);
   for (int k = 0; k < nin; k++) {
     const cg_view *v = &in[k];
     if (v->rank > y->rank)
@@ -372,23 +376,28 @@ static ingot_status bin_shape(const ir_node *n, const cg_view *y,
     if (y->dims[dd] == 1) continue;
     bool merge = r > 0;
     for (int k = 0; k < nin && merge; k++)
-      merge = d->str[k][r - 1] == str[k][dd] * y->dims[dd];
+      merge = dstr[k][r - 1] == str[k][dd] * y->dims[dd];
     if (merge) {
-      d->dims[r - 1] *= y->dims[dd];
-      for (int k = 0; k < nin; k++) d->str[k][r - 1] = str[k][dd];
+      dims[r - 1] *= y->dims[dd];
+      for (int k = 0; k < nin; k++) dstr[k][r - 1] = str[k][dd];
       continue;
     }
-    d->dims[r] = y->dims[dd];
-    for (int k = 0; k < nin; k++) d->str[k][r] = str[k][dd];
+    dims[r] = y->dims[dd];
+    for (int k = 0; k < nin; k++) dstr[k][r] = str[k][dd];
     r++;
   }
   if (r == 0) { /* a single element */
-    d->dims[0] = 1;
-    for (int k = 0; k < nin; k++) d->str[k][0] = 0;
+    dims[0] = 1;
+    for (int k = 0; k < nin; k++) dstr[k][0] = 0;
     r = 1;
   }
-  d->rank = r;
+  *rank = r;
   return NULL;
+}
+
+static ingot_status bin_shape(const ir_node *n, const cg_view *y,
+                              const cg_view *in, int nin, kew_binary *d) {
+  return cg_broadcast_geometry(n, y, in, nin, &d->rank, d->dims, d->str);
 }
 
 static int binary_op(ir_op op) {

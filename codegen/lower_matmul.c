@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engine_format.h"
+#include "lower_amx.h"
 #include "lower_matmul.h"
 #include "lower_q8.h"
 
@@ -505,9 +506,14 @@ ingot_status cg_lower_matmul(cg_lower_ctx *ctx, ir_node_id nid) {
   case IR_OP_MATMUL:
     return lower_product(ctx, n, KMM_F32);
   case IR_OP_MATMUL_INTEGER:
-    return lower_product(ctx, n, KMM_INTEGER);
-  case IR_OP_QLINEAR_MATMUL:
-    return lower_product(ctx, n, KMM_QLINEAR);
+  case IR_OP_QLINEAR_MATMUL: {
+    bool amx = false; /* AMX hook: lower_amx.c takes what it can */
+    INGOT_RETURN_IF_ERROR(cg_amx_lower_matmul(ctx, n, &amx));
+    if (amx) return NULL;
+    return lower_product(ctx, n,
+                         n->op == IR_OP_QLINEAR_MATMUL ? KMM_QLINEAR
+                                                       : KMM_INTEGER);
+  }
   case IR_OP_QGEMM:
     return lower_qgemm(ctx, n);
   default:

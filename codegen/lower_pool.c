@@ -7,7 +7,11 @@
  * pools are a window as large as the input; on a channel-first tensor
  * their spatial dims are flattened into one, so any rank works.
  * Supported: float32 pools, uint8/int8 MaxPool, MaxPool's Indices output
- * with either storage_order.
+ * with either storage_order, and the com.microsoft QLinearAveragePool and
+ * QLinearGlobalAveragePool on uint8/int8 (KPOOL_QAVG: the geometry is
+ * AveragePool's; scales and zero points are the model's constants, read
+ * through the reference's ref_qlinear_pool_q_make; channels_last inputs
+ * are N x H x W x C in the model, which is NHWC memory).
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "engine_format.h"
 #include "generic/pool.h"
 #include "lower.h"
+#include "ref/ref.h"
 
 #define POOL_TASK_WORK 16384 /* window reads per task, at least */
 #define POOL_MAX_TASKS 64
@@ -45,20 +50,76 @@ static void nc_strides(const ir_shape *s, const cg_view *v, bool flatten,
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* N x C x spatial view of a channels_last (N x spatial x C) shape. */
+static ir_shape nchw_view(const ir_shape *s) {
+  ir_shape v = *s;
+  v.dims[1] = s->dims[s->rank - 1];
+  for (int d = 2; d < s->rank; d++) v.dims[d] = s->dims[d - 1];
+  return v;
+}
+
+/* The quantisation constants of a QLinear pool into |d|. */
+static ingot_status qpool_params(const ir_graph *g, const ir_node *n,
+                                 k_pool_desc *d) {
+  ir_value in[5];
+  memset(in, 0, sizeof in);
+  int nin = n->n_in < 5 ? n->n_in : 5;
+  for (int i = 0; i < nin; i++) {
+    if (!n->in[i]) continue;
+    const ir_tensor *t = &g->tensors[n->in[i]];
+    if (i > 0 && (t->role != IR_ROLE_CONSTANT || !t->data))
+      return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                           "input %d (a scale or zero point) is computed at "
+                           "run time; an engine needs it constant",
+                           i);
+    ir_tensor_as_value(t, &in[i]);
+  }
+  ref_qlinear_pool_q q;
+  INGOT_RETURN_IF_ERROR(ref_qlinear_pool_q_make(n, in, nin, &q));
+  d->qsx = q.sx;
+  d->qsy = q.sy;
+  d->qzx = (int32_t)q.zx;
+  d->qzy = (int32_t)q.zy;
+  d->qlo = (int32_t)q.lo;
+  d->qhi = (int32_t)q.hi;
+  return NULL;
+}
+
 ingot_status cg_lower_pool(cg_lower_ctx *ctx, ir_node_id nid) {
   const ir_graph *g = cg_graph(ctx);
   const ir_node *n = &g->nodes[nid];
   const ir_tensor *tx = &g->tensors[n->in[0]], *ty = &g->tensors[n->out[0]];
-  bool global =
-      n->op == IR_OP_GLOBAL_AVERAGE_POOL || n->op == IR_OP_GLOBAL_MAX_POOL;
+  bool qavg = n->op == IR_OP_QLINEAR_AVERAGE_POOL ||
+              n->op == IR_OP_QLINEAR_GLOBAL_AVERAGE_POOL;
+  bool global = n->op == IR_OP_GLOBAL_AVERAGE_POOL ||
+                n->op == IR_OP_GLOBAL_MAX_POOL ||
+                n->op == IR_OP_QLINEAR_GLOBAL_AVERAGE_POOL;
   bool is_max = n->op == IR_OP_MAX_POOL || n->op == IR_OP_GLOBAL_MAX_POOL;
-  if (tx->dtype != IR_F32 &&
-      !(is_max && (tx->dtype == IR_U8 || tx->dtype == IR_I8)))
+  bool q8 = tx->dtype == IR_U8 || tx->dtype == IR_I8;
+  if (qavg ? !q8 : (tx->dtype != IR_F32 && !(is_max && q8)))
     return ir_node_error(n, INGOT_UNIMPLEMENTED,
                          "%s of %s is not supported by the engine (float32; "
-                         "uint8 and int8 for max)",
+                         "uint8 and int8 for max and the QLinear pools)",
                          ir_op_get(n->op)->name, ir_dtype_name(tx->dtype));
+  /* A channels_last QLinear pool: the model's tensors are N x spatial x C;
+   * pooled as the N x C x spatial view stored NHWC. */
+  const ir_p_qlinear_pool *qp = qavg ? n->params : NULL;
+  if (qavg && !qp)
+    return ir_node_error(n, INGOT_INTERNAL, "attributes were not parsed");
+  bool cl = qp && qp->channels_last;
+  ir_shape xcl, ycl;
   const ir_shape *xs = &tx->shape, *ys = &ty->shape;
+  if (cl) {
+    if (xs->rank != 4)
+      return ir_node_error(n, INGOT_UNIMPLEMENTED,
+                           "channels_last needs a rank-4 input in an engine; "
+                           "it has rank %d",
+                           xs->rank);
+    xcl = nchw_view(xs);
+    ycl = nchw_view(ys);
+    xs = &xcl;
+    ys = &ycl;
+  }
   if (xs->rank < 2 || (!global && xs->rank > 5))
     return ir_node_error(n, INGOT_UNIMPLEMENTED,
                          "rank %d input is not supported", xs->rank);
@@ -66,7 +127,8 @@ ingot_status cg_lower_pool(cg_lower_ctx *ctx, ir_node_id nid) {
 
   k_pool_desc d;
   memset(&d, 0, sizeof d);
-  d.kind = is_max ? KPOOL_MAX : KPOOL_AVG;
+  d.kind = is_max ? KPOOL_MAX : qavg ? KPOOL_QAVG : KPOOL_AVG;
+  if (qavg) INGOT_RETURN_IF_ERROR(qpool_params(g, n, &d));
   d.dtype = (int32_t)tx->dtype;
   d.c = xs->dims[1];
   for (int j = 0; j < 3; j++) d.in[j] = d.out[j] = d.k[j] = d.s[j] = d.d[j] = 1;
@@ -77,6 +139,12 @@ ingot_status cg_lower_pool(cg_lower_ctx *ctx, ir_node_id nid) {
   d.x = vx.buf;
   d.y = vy.buf;
   int nsp = xs->rank - 2;
+  if (cl) {
+    if (vx.layout != INGOT_LAYOUT_AS_MODEL || vy.layout != INGOT_LAYOUT_AS_MODEL)
+      return ir_node_error(n, INGOT_INTERNAL,
+                           "a channels_last pool must see the model's layout");
+    vx.layout = vy.layout = INGOT_LAYOUT_NHWC; /* the same memory order */
+  }
   bool flatten = global && vx.layout != INGOT_LAYOUT_NHWC && nsp > 1;
   nc_strides(xs, &vx, flatten, &d.xs_n, &d.xs_c, d.xs);
   nc_strides(ys, &vy, flatten, &d.ys_n, &d.ys_c, d.ys);
@@ -91,7 +159,7 @@ ingot_status cg_lower_pool(cg_lower_ctx *ctx, ir_node_id nid) {
         d.in[3 - nsp + i] = d.k[3 - nsp + i] = xs->dims[2 + i];
     }
   } else {
-    const ir_p_pool *p = n->params;
+    const ir_p_pool *p = qavg ? &qp->pool : n->params;
     if (!p)
       return ir_node_error(n, INGOT_INTERNAL, "attributes were not parsed");
     d.count_include_pad = p->count_include_pad;
@@ -144,6 +212,11 @@ ingot_status cg_lower_pool(cg_lower_ctx *ctx, ir_node_id nid) {
            ir_op_get(n->op)->name, (long long)d.k[0], (long long)d.k[1],
            (long long)d.k[2], (long long)d.s[2], (long long)d.c,
            vx.layout == INGOT_LAYOUT_NHWC ? "NHWC" : "NC..");
+  if (qavg) {
+    size_t len = strlen(summary);
+    snprintf(summary + len, sizeof summary - len, " %s",
+             ir_dtype_name(tx->dtype));
+  }
   size_t es = tx->dtype == IR_F32 ? 4 : 1;
   cg_step st = {.kernel = "k_pool",
                 .desc = &d,

@@ -5,7 +5,11 @@
  * along |axis|), so the tensor is walked as [outer, channels, inner].  A
  * constant scale of any float dtype is converted to float32 at build time
  * (the reference converts it the same way); a run-time scale must already
- * be float32.  Operands must be in the model's layout.
+ * be float32.  Quantize/DequantizeLinear work in any layout their two
+ * operands share (the layout pass keeps per-tensor ones NHWC inside conv
+ * regions): the walk is over memory order, and a per-axis channel axis is
+ * mapped to its memory position (NHWC: C is innermost).
+ * DynamicQuantizeLinear needs the model's layout.
  * DynamicQuantizeLinear becomes three steps (partial ranges, scale and
  * zero point, quantise) that pass the partial ranges through scratch
  * memory and scale and zero point through the node's own outputs (or
@@ -124,13 +128,18 @@ ingot_status cg_lower_quant(cg_lower_ctx *ctx, ir_node_id nid) {
   cg_view xv, yv;
   INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[0], &xv));
   INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->out[0], &yv));
-  if (!row_major(&xv) || !row_major(&yv))
+  bool same = xv.layout == yv.layout && xv.rank == yv.rank;
+  if (!(row_major(&xv) && row_major(&yv)) &&
+      (!same || n->op == IR_OP_DYNAMIC_QUANTIZE_LINEAR))
     return ir_node_error(n, INGOT_UNIMPLEMENTED,
                          "%s needs operands in the model's layout", opname);
   int rank;
   int64_t dims[IR_MAX_RANK], count = 1;
   model_dims(g, n->in[0], &rank, dims);
   for (int d = 0; d < rank; d++) count *= dims[d];
+  /* NHWC: walk memory order, channel axis 1 at position 3. */
+  bool nhwc = xv.layout == INGOT_LAYOUT_NHWC && xv.rank == 4 && rank == 4;
+  static const int nhwc_pos[4] = {0, 3, 1, 2};
 
   if (n->op == IR_OP_DYNAMIC_QUANTIZE_LINEAR) {
     if (xv.dtype != IR_F32)
@@ -176,10 +185,14 @@ ingot_status cg_lower_quant(cg_lower_ctx *ctx, ir_node_id nid) {
       return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                            "%lld scales for axis %d of length %lld",
                            (long long)nscale, ax, (long long)dims[ax]);
+    d.ch = dims[ax];
+    if (nhwc) { /* memory dims and the axis' place among them */
+      ax = nhwc_pos[ax];
+      for (int k = 0; k < rank; k++) dims[k] = xv.dims[k];
+    }
     d.outer = d.inner = 1;
     for (int k = 0; k < ax; k++) d.outer *= dims[k];
     for (int k = ax + 1; k < rank; k++) d.inner *= dims[k];
-    d.ch = dims[ax];
   }
   INGOT_RETURN_IF_ERROR(scale_buf(ctx, n, nscale, &d.scale));
   if (n->n_in > 2 && n->in[2]) {

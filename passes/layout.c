@@ -16,32 +16,96 @@
  * rank-4 or constant; graph inputs and everything else keep the model's
  * layout.  So a CNN runs NHWC from its first conv to its last pool, with
  * one conversion at each end.
+ *
+ * Int8 regions (QOperator models) stay NHWC through the com.microsoft ops:
+ * QLinearAveragePool and QLinearGlobalAveragePool are pools (unless their
+ * channels_last attribute says the model's tensor is already N,H,W,C);
+ * QLinearAdd, QLinearMul, QLinearSigmoid and QLinearLeakyRelu are
+ * elementwise on their data inputs (0 and 3 for Add/Mul; the scales and
+ * zero points are scalars); QLinearConcat is NHWC like an elementwise op
+ * (its lowering maps the axis to memory order).  Per-tensor
+ * QuantizeLinear keeps its input's layout (a needed conversion then moves
+ * to the 1-byte side); per-tensor DequantizeLinear keeps an NHWC input's
+ * layout only when every consumer of its float output wants NHWC, and is
+ * otherwise converted on its 1-byte input.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "params.h"
 #include "passes.h"
 
 enum { AS_MODEL = 0, NHWC = 1 };
 
-static bool is_spatial_op(ir_op op) {
-  switch (op) {
+static bool is_spatial(const ir_node *n) {
+  switch (n->op) {
   case IR_OP_CONV: case IR_OP_CONV_TRANSPOSE: case IR_OP_CONV_INTEGER:
   case IR_OP_QLINEAR_CONV: case IR_OP_AVERAGE_POOL: case IR_OP_MAX_POOL:
   case IR_OP_GLOBAL_AVERAGE_POOL: case IR_OP_GLOBAL_MAX_POOL:
     return true;
+  case IR_OP_QLINEAR_AVERAGE_POOL: case IR_OP_QLINEAR_GLOBAL_AVERAGE_POOL: {
+    const ir_p_qlinear_pool *p = n->params;
+    return p && !p->channels_last;
+  }
   default:
     return false;
   }
 }
 
 /* Which input of a spatial op is its activation X. */
-static bool is_spatial_x(ir_op op, int k) {
-  return is_spatial_op(op) && k == 0;
+static bool is_spatial_x(const ir_node *n, int k) {
+  return is_spatial(n) && k == 0;
 }
 
+/* A per-tensor QuantizeLinear / DequantizeLinear (one scale). */
+static bool is_per_tensor_q(const ir_graph *g, const ir_node *n) {
+  if (n->op != IR_OP_QUANTIZE_LINEAR && n->op != IR_OP_DEQUANTIZE_LINEAR)
+    return false;
+  return n->n_in > 1 && n->in[1] &&
+         ir_shape_numel(&g->tensors[n->in[1]].shape) == 1;
+}
+
+/* Ops computed element by element on their data inputs, whatever the
+ * layout (every other input a scalar constant or a broadcast operand). */
 static bool is_elementwise(const ir_node *n) {
-  return (ir_op_get(n->op)->flags & IR_OPF_ELEMENTWISE) && n->n_out == 1;
+  if (n->n_out != 1) return false;
+  switch (n->op) {
+  case IR_OP_QLINEAR_ADD: case IR_OP_QLINEAR_MUL: case IR_OP_QLINEAR_SIGMOID:
+  case IR_OP_QLINEAR_LEAKY_RELU: case IR_OP_QLINEAR_CONCAT:
+    return true;
+  default:
+    return (ir_op_get(n->op)->flags & IR_OPF_ELEMENTWISE) != 0;
+  }
+}
+
+/* Is input |k| of |n| data (not a scale or zero point)? */
+static bool is_data_input(const ir_node *n, int k) {
+  switch (n->op) {
+  case IR_OP_QLINEAR_ADD: case IR_OP_QLINEAR_MUL: return k == 0 || k == 3;
+  case IR_OP_QLINEAR_SIGMOID: case IR_OP_QLINEAR_LEAKY_RELU:
+  case IR_OP_QUANTIZE_LINEAR: case IR_OP_DEQUANTIZE_LINEAR:
+    return k == 0;
+  case IR_OP_QLINEAR_CONCAT: return k >= 2 && (k - 2) % 3 == 0;
+  default: return true;
+  }
+}
+
+/* Would every consumer of tensor |t| (nodes after |from|) take it NHWC? */
+static bool consumers_want_nhwc(const ir_graph *g, ir_node_id from,
+                                ir_tensor_id t) {
+  bool any = false;
+  for (ir_node_id c = from + 1; c < g->n_nodes; c++) {
+    const ir_node *m = &g->nodes[c];
+    for (int k = 0; k < m->n_in; k++) {
+      if (m->in[k] != t) continue;
+      if (!is_spatial_x(m, k) && !(is_elementwise(m) && is_data_input(m, k)))
+        return false;
+      any = true;
+    }
+  }
+  for (uint32_t i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] == t) return false;
+  return any;
 }
 
 /* Layout node |n| wants for its input |k| (given the layouts so far). */
@@ -49,8 +113,9 @@ static int wanted_input(const ir_graph *g, const ir_node *n, int k,
                         int node_layout) {
   const ir_tensor *t = &g->tensors[n->in[k]];
   if (t->shape.rank != 4) return AS_MODEL;
-  if (is_spatial_x(n->op, k)) return NHWC;
-  if (is_elementwise(n)) return node_layout;
+  if (is_spatial_x(n, k)) return NHWC;
+  if ((is_elementwise(n) || is_per_tensor_q(g, n)) && is_data_input(n, k))
+    return node_layout;
   return AS_MODEL;
 }
 
@@ -98,11 +163,10 @@ ingot_status pass_layout(ir_graph *g, const pass_options *opt) {
   for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
     ir_node *n = &g->nodes[nid];
     int layout = AS_MODEL;
-    if (is_spatial_op(n->op) && n->out[0] &&
-        g->tensors[n->out[0]].shape.rank == 4) {
+    bool out4 = n->out[0] && g->tensors[n->out[0]].shape.rank == 4;
+    if (is_spatial(n) && out4) {
       layout = NHWC;
-    } else if (is_elementwise(n) && n->out[0] &&
-               g->tensors[n->out[0]].shape.rank == 4) {
+    } else if (is_elementwise(n) && out4) {
       bool any_nhwc = false, all_ok = true;
       for (int k = 0; k < n->n_in; k++) {
         const ir_tensor *t = n->in[k] ? &g->tensors[n->in[k]] : NULL;
@@ -113,6 +177,11 @@ ingot_status pass_layout(ir_graph *g, const pass_options *opt) {
       }
       /* Where's condition may be bool; Clip's bounds are scalars: fine. */
       if (any_nhwc && all_ok) layout = NHWC;
+    } else if (is_per_tensor_q(g, n) && out4 &&
+               g->tensors[n->in[0]].layout == NHWC &&
+               (n->op == IR_OP_QUANTIZE_LINEAR ||
+                consumers_want_nhwc(g, nid, n->out[0]))) {
+      layout = NHWC;
     }
     /* Inputs: cast activations, permute constants. */
     for (int k = 0; k < n->n_in; k++) {
@@ -120,8 +189,8 @@ ingot_status pass_layout(ir_graph *g, const pass_options *opt) {
       if (!tid) continue;
       ir_tensor *t = &g->tensors[tid];
       if (t->role == IR_ROLE_CONSTANT) {
-        if (layout == NHWC && is_elementwise(n) && t->shape.rank <= 4 &&
-            ir_shape_numel(&t->shape) > 1) {
+        if (layout == NHWC && is_elementwise(n) && is_data_input(n, k) &&
+            t->shape.rank <= 4 && ir_shape_numel(&t->shape) > 1) {
           /* PRelu before opset 7 applies a 1-D slope along the channels
            * (ir/ref/binary.c): view it as [C,1,1]. */
           ir_shape view = t->shape;

@@ -3,6 +3,7 @@
  * the two trivial table entries (ref_parse_none, ref_infer_unary).
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ref.h"
@@ -34,6 +35,27 @@ int64_t ref_saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi) {
   if (s < (double)lo) return lo;
   if (s > (double)hi) return hi;
   return (int64_t)s;
+}
+
+ingot_status ref_check_scale_values(const ir_node *n, const ir_value *in,
+                                    int nin, int idx, const char *what) {
+  if (!ref_has(in, nin, idx) || !in[idx].data ||
+      !ir_shape_is_static(&in[idx].shape) ||
+      !ir_dtype_traits[in[idx].dtype].is_float)
+    return NULL;
+  size_t k = ir_shape_numel(&in[idx].shape);
+  for (size_t i = 0; i < k; i++) {
+    double s = ir_load_f64(in[idx].dtype, in[idx].data, i);
+    if (!(s > 0.0) || !isfinite(s)) {
+      char at[48] = "";
+      if (k > 1) snprintf(at, sizeof at, " at [%zu]", i);
+      return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                           "%s (input %d) is %g%s; a scale must be positive "
+                           "and finite",
+                           what, idx, s, at);
+    }
+  }
+  return NULL;
 }
 
 ingot_status ref_axis(const ir_node *n, int64_t axis, int rank, int *out) {

@@ -618,6 +618,9 @@ ingot_status ref_infer_conv(const ir_node *n, const ir_value *in, int nin,
         INGOT_RETURN_IF_ERROR(check_scalar(n, in, nin, i));
     INGOT_RETURN_IF_ERROR(check_per_channel(n, in, nin, 4, m, true));
     INGOT_RETURN_IF_ERROR(check_per_channel(n, in, nin, 5, m, true));
+    INGOT_RETURN_IF_ERROR(ref_check_scale_values(n, in, nin, 1, "x_scale"));
+    INGOT_RETURN_IF_ERROR(ref_check_scale_values(n, in, nin, 4, "w_scale"));
+    INGOT_RETURN_IF_ERROR(ref_check_scale_values(n, in, nin, 6, "y_scale"));
     if (ref_has(in, nin, 8)) {
       INGOT_RETURN_IF_ERROR(ref_check_dtype(n, in, 8, conv_i32));
       INGOT_RETURN_IF_ERROR(check_per_channel(n, in, nin, 8, m, false));

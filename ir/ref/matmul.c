@@ -297,6 +297,9 @@ ingot_status ref_infer_matmul(const ir_node *n, const ir_value *in, int nin,
         qp_mode_of(n, in, nin, 4, bs, false, "b_scale", &mode));
     INGOT_RETURN_IF_ERROR(
         qp_mode_of(n, in, nin, 5, bs, false, "b_zero_point", &mode));
+    INGOT_RETURN_IF_ERROR(ref_check_scale_values(n, in, nin, 1, "a_scale"));
+    INGOT_RETURN_IF_ERROR(ref_check_scale_values(n, in, nin, 4, "b_scale"));
+    INGOT_RETURN_IF_ERROR(ref_check_scale_values(n, in, nin, 6, "y_scale"));
     for (int i = 6; i <= 7; i++) {
       const ir_shape *s = &in[i].shape;
       if (ir_shape_is_static(s) && ir_shape_numel(s) != 1)

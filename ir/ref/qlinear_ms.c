@@ -71,13 +71,25 @@ static ingot_status check_one(const ir_node *n, const ir_value *in, int idx,
 }
 
 /* Input |idx| is a per-tensor float32 scale. */
+static ingot_status get_scale(const ir_node *n, const ir_value *in, int idx,
+                              const char *what, float *out);
+
+/* Input |idx| is a per-tensor float32 scale; when its value is known (a
+ * constant, during static shape inference) it must be positive and
+ * finite, so a bad model fails at import and at build, not only when the
+ * reference runs it. */
 static ingot_status check_scale(const ir_node *n, const ir_value *in, int idx,
                                 const char *what) {
   if (in[idx].dtype != IR_F32)
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                          "%s (input %d) must be float32, not %s", what, idx,
                          ir_dtype_name(in[idx].dtype));
-  return check_one(n, in, idx, what);
+  INGOT_RETURN_IF_ERROR(check_one(n, in, idx, what));
+  if (in[idx].data && ir_shape_is_static(&in[idx].shape)) {
+    float s;
+    INGOT_RETURN_IF_ERROR(get_scale(n, in, idx, what, &s));
+  }
+  return NULL;
 }
 
 /* Optional input |idx| is a per-tensor zero point of dtype |t|. */
@@ -151,21 +163,31 @@ ingot_status ref_infer_qlinear_binary(const ir_node *n, const ir_value *in,
   return NULL;
 }
 
-ingot_status ref_eval_qlinear_binary(const ir_node *n, const ir_value *in,
-                                     int nin, ir_value *out, int nout) {
-  (void)nout;
+ingot_status ref_qlinear_binary_q_make(const ir_node *n, const ir_value *in,
+                                       int nin, ref_qlinear_binary_q *q) {
   float sa, sb, sy;
   INGOT_RETURN_IF_ERROR(get_scale(n, in, 1, "A_scale", &sa));
   INGOT_RETURN_IF_ERROR(get_scale(n, in, 4, "B_scale", &sb));
   INGOT_RETURN_IF_ERROR(get_scale(n, in, 6, "C_scale", &sy));
-  int64_t za = get_zp(in, nin, 2), zb = get_zp(in, nin, 5);
-  int64_t zy = get_zp(in, nin, 7), lo, hi;
-  qrange(out[0].dtype, &lo, &hi);
+  q->za = get_zp(in, nin, 2);
+  q->zb = get_zp(in, nin, 5);
+  q->zy = get_zp(in, nin, 7);
+  qrange(in[0].dtype, &q->lo, &q->hi);
+  q->ma = sa / sy; /* Add */
+  q->mb = sb / sy;
+  float m = sa * sb; /* Mul */
+  q->m = m / sy;
+  return NULL;
+}
+
+ingot_status ref_eval_qlinear_binary(const ir_node *n, const ir_value *in,
+                                     int nin, ir_value *out, int nout) {
+  (void)nout;
+  ref_qlinear_binary_q q;
+  INGOT_RETURN_IF_ERROR(ref_qlinear_binary_q_make(n, in, nin, &q));
+  int64_t za = q.za, zb = q.zb, zy = q.zy, lo = q.lo, hi = q.hi;
+  float ma = q.ma, mb = q.mb, m = q.m;
   bool add = n->op == IR_OP_QLINEAR_ADD;
-  float ma = sa / sy; /* Add */
-  float mb = sb / sy;
-  float m = sa * sb;  /* Mul */
-  m = m / sy;
 
   const ir_value *a = &in[0], *b = &in[3];
   int64_t str[2][IR_MAX_RANK];
@@ -232,17 +254,13 @@ static double sigmoid(double x) {
   return exp(x) / (1.0 + exp(x));
 }
 
-ingot_status ref_eval_qlinear_unary(const ir_node *n, const ir_value *in,
-                                    int nin, ir_value *out, int nout) {
-  (void)nout;
+ingot_status ref_qlinear_unary_table(const ir_node *n, const ir_value *in,
+                                     int nin, int64_t table[256]) {
   float sx, sy;
   INGOT_RETURN_IF_ERROR(get_scale(n, in, 1, "X_scale", &sx));
   INGOT_RETURN_IF_ERROR(get_scale(n, in, 3, "Y_scale", &sy));
   int64_t zx = get_zp(in, nin, 2), zy = get_zp(in, nin, 4), lo, hi;
-  ir_dtype t = in[0].dtype;
-  qrange(t, &lo, &hi);
-  /* The output of every input code, indexed by code − lo. */
-  int64_t table[256];
+  qrange(in[0].dtype, &lo, &hi);
   if (n->op == IR_OP_QLINEAR_LEAKY_RELU) {
     const ir_p_activation *p = n->params;
     if (!p)
@@ -262,6 +280,18 @@ ingot_status ref_eval_qlinear_unary(const ir_node *n, const ir_value *in,
       table[x - lo] = ref_saturate_rne(q, zy, lo, hi);
     }
   }
+  return NULL;
+}
+
+ingot_status ref_eval_qlinear_unary(const ir_node *n, const ir_value *in,
+                                    int nin, ir_value *out, int nout) {
+  (void)nout;
+  ir_dtype t = in[0].dtype;
+  int64_t lo, hi;
+  qrange(t, &lo, &hi);
+  /* The output of every input code, indexed by code − lo. */
+  int64_t table[256];
+  INGOT_RETURN_IF_ERROR(ref_qlinear_unary_table(n, in, nin, table));
   size_t count = ir_shape_numel(&in[0].shape);
   for (size_t i = 0; i < count; i++)
     ir_store_i64(t, out[0].data, i,
@@ -379,6 +409,16 @@ static ir_shape from_nchw(const ir_shape *v) {
   return s;
 }
 
+ingot_status ref_qlinear_pool_q_make(const ir_node *n, const ir_value *in,
+                                     int nin, ref_qlinear_pool_q *q) {
+  INGOT_RETURN_IF_ERROR(get_scale(n, in, 1, "x_scale", &q->sx));
+  INGOT_RETURN_IF_ERROR(get_scale(n, in, 3, "y_scale", &q->sy));
+  q->zx = get_zp(in, nin, 2);
+  q->zy = get_zp(in, nin, 4);
+  qrange(in[0].dtype, &q->lo, &q->hi);
+  return NULL;
+}
+
 /* The requantisation of an average: M = sx / (sy · count). */
 static int64_t requant_avg(int64_t acc, int64_t count, float sx, float sy,
                            int64_t zy, int64_t lo, int64_t hi) {
@@ -407,12 +447,11 @@ ingot_status ref_eval_qlinear_global_pool(const ir_node *n,
                                           ir_value *out, int nout) {
   (void)nout;
   const ir_p_qlinear_pool *p = n->params;
-  float sx, sy;
-  INGOT_RETURN_IF_ERROR(get_scale(n, in, 1, "x_scale", &sx));
-  INGOT_RETURN_IF_ERROR(get_scale(n, in, 3, "y_scale", &sy));
-  int64_t zx = get_zp(in, nin, 2), zy = get_zp(in, nin, 4), lo, hi;
+  ref_qlinear_pool_q q;
+  INGOT_RETURN_IF_ERROR(ref_qlinear_pool_q_make(n, in, nin, &q));
+  float sx = q.sx, sy = q.sy;
+  int64_t zx = q.zx, zy = q.zy, lo = q.lo, hi = q.hi;
   ir_dtype t = in[0].dtype;
-  qrange(t, &lo, &hi);
   ir_shape v = p->channels_last ? to_nchw(&in[0].shape) : in[0].shape;
   int64_t batch = v.dims[0], ch = v.dims[1], size = 1;
   for (int d = 2; d < v.rank; d++) size *= v.dims[d];
@@ -487,12 +526,11 @@ ingot_status ref_eval_qlinear_avgpool(const ir_node *n, const ir_value *in,
   (void)nout;
   const ir_p_qlinear_pool *q = n->params;
   const ir_p_pool *p = &q->pool;
-  float sx, sy;
-  INGOT_RETURN_IF_ERROR(get_scale(n, in, 1, "x_scale", &sx));
-  INGOT_RETURN_IF_ERROR(get_scale(n, in, 3, "y_scale", &sy));
-  int64_t zx = get_zp(in, nin, 2), zy = get_zp(in, nin, 4), lo, hi;
+  ref_qlinear_pool_q qp;
+  INGOT_RETURN_IF_ERROR(ref_qlinear_pool_q_make(n, in, nin, &qp));
+  float sx = qp.sx, sy = qp.sy;
+  int64_t zx = qp.zx, zy = qp.zy, lo = qp.lo, hi = qp.hi;
   ir_dtype t = in[0].dtype;
-  qrange(t, &lo, &hi);
   bool cl = q->channels_last;
   ir_shape xv = cl ? to_nchw(&in[0].shape) : in[0].shape;
   ir_shape yv = cl ? to_nchw(&out[0].shape) : out[0].shape;
@@ -621,12 +659,20 @@ ingot_status ref_infer_qlinear_concat(const ir_node *n, const ir_value *in,
   return NULL;
 }
 
+ingot_status ref_qlinear_concat_q(const ir_node *n, const ir_value *in,
+                                  int nin, int i, float *m, int64_t *zi) {
+  float sy, si;
+  INGOT_RETURN_IF_ERROR(get_scale(n, in, 0, "Y_scale", &sy));
+  INGOT_RETURN_IF_ERROR(get_scale(n, in, i + 1, "X_scale", &si));
+  *zi = get_zp(in, nin, i + 2);
+  *m = si / sy;
+  return NULL;
+}
+
 ingot_status ref_eval_qlinear_concat(const ir_node *n, const ir_value *in,
                                      int nin, ir_value *out, int nout) {
   (void)nout;
   const ir_p_axis *p = n->params;
-  float sy;
-  INGOT_RETURN_IF_ERROR(get_scale(n, in, 0, "Y_scale", &sy));
   int64_t zy = get_zp(in, nin, 1), lo, hi;
   ir_dtype t = out[0].dtype;
   qrange(t, &lo, &hi);
@@ -638,10 +684,9 @@ ingot_status ref_eval_qlinear_concat(const ir_node *n, const ir_value *in,
   for (int d = axis + 1; d < ys->rank; d++) inner *= ys->dims[d];
   int64_t ychunk = ys->dims[axis] * inner, yoff = 0;
   for (int i = 2; i < nin; i += 3) {
-    float si;
-    INGOT_RETURN_IF_ERROR(get_scale(n, in, i + 1, "X_scale", &si));
-    int64_t zi = get_zp(in, nin, i + 2);
-    float m = si / sy;
+    float m;
+    int64_t zi;
+    INGOT_RETURN_IF_ERROR(ref_qlinear_concat_q(n, in, nin, i, &m, &zi));
     int64_t chunk = in[i].shape.dims[axis] * inner;
     for (int64_t o = 0; o < outer; o++)
       for (int64_t j = 0; j < chunk; j++) {

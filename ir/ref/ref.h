@@ -116,6 +116,14 @@ ingot_status ref_set_const_ints(ir_graph *g, ir_node_id nid, int idx,
  * integer value and maps to the zero point. */
 int64_t ref_saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi);
 
+/* Quantisation scales (docs/int8.md): when input |idx| is present and
+ * its values are known (a constant), every one must be positive and
+ * finite; the error names the node, the input (|what|, e.g. "w_scale") and
+ * the first bad value's position.  Float types only; others pass (the
+ * dtype check is the op's). */
+ingot_status ref_check_scale_values(const ir_node *n, const ir_value *in,
+                                    int nin, int idx, const char *what);
+
 /* Copies the |rank|-D box |dims| into contiguous |dst|, reading the element
  * at index i from src[base + sum i[d] * src_str[d]] (in elements; strides
  * may be 0 or negative; every address read must lie in |src|).
@@ -153,5 +161,33 @@ ingot_status ref_resize_map_make(const ir_node *n, const ref_resize_plan *pl,
                                  int rank, int d, int64_t in_len,
                                  ref_resize_map *m);
 void ref_resize_map_free(ref_resize_map *m);
+
+/* The com.microsoft QLinear ops (qlinear_ms.c), shared by the reference
+ * and the engine's lowering (codegen/lower_qlinear.c, lower_pool.c), so
+ * both derive the same float32 multipliers and tables from the same code.
+ * |in| holds the node's inputs; the scales and zero points need data
+ * (constants in an engine).  Errors name the node and the input. */
+typedef struct ref_qlinear_binary_q {
+  int64_t za, zb, zy, lo, hi; /* zero points; the output type's range */
+  float ma, mb;               /* QLinearAdd: sa / sy, sb / sy */
+  float m;                    /* QLinearMul: float(sa·sb) / sy */
+} ref_qlinear_binary_q;
+ingot_status ref_qlinear_binary_q_make(const ir_node *n, const ir_value *in,
+                                       int nin, ref_qlinear_binary_q *q);
+/* QLinearSigmoid / QLinearLeakyRelu: the output code of every input code
+ * x, at table[x − lo] (lo = 0 for uint8, −128 for int8). */
+ingot_status ref_qlinear_unary_table(const ir_node *n, const ir_value *in,
+                                     int nin, int64_t table[256]);
+/* QLinear(Global)AveragePool: scales, zero points and output range. */
+typedef struct ref_qlinear_pool_q {
+  float sx, sy;
+  int64_t zx, zy, lo, hi;
+} ref_qlinear_pool_q;
+ingot_status ref_qlinear_pool_q_make(const ir_node *n, const ir_value *in,
+                                     int nin, ref_qlinear_pool_q *q);
+/* QLinearConcat: multiplier si / sy and zero point of the input whose
+ * data is in[i] (i = 2, 5, 8, ...). */
+ingot_status ref_qlinear_concat_q(const ir_node *n, const ir_value *in,
+                                  int nin, int i, float *m, int64_t *zi);
 
 #endif /* INGOT_IR_REF_H */

@@ -889,6 +889,104 @@ static void test_domains_and_errors(void) {
                   "QLinearAveragePool dilations");
 }
 
+/*===--- Bad quantisation parameters of QOperator models ---------------===*/
+
+/* QLinearConv on a 1x2x1x1 uint8 input with 2 output channels: w is a graph
+ * input (its values do not matter), w_scale has |nws| values. */
+static void qconv(qb *b, float xs, const float *ws, int nws, float ys) {
+  static const uint8_t x[2] = {1, 2};
+  static const int8_t w[4] = {1, 2, 3, 4};
+  static const int64_t dx[4] = {1, 2, 1, 1}, dw[4] = {2, 2, 1, 1};
+  qb_init(b, "QLinearConv", "", 0);
+  qb_data(b, IR_U8, 4, dx, x);
+  qb_scale(b, xs);
+  qb_zp(b, IR_U8, 0);
+  qb_data(b, IR_I8, 4, dw, w);
+  qb_const(b, IR_F32, ws, 4, nws);
+  qb_zp(b, IR_I8, 0);
+  qb_scale(b, ys);
+  qb_zp(b, IR_U8, 0);
+}
+
+/* QLinearMatMul of a 1x2 uint8 A by a 2x3 int8 B with |nbs| b_scales. */
+static void qmatmul(qb *b, const float *bs, int nbs, float ys) {
+  static const uint8_t a[2] = {1, 2};
+  static const int8_t w[6] = {1, 2, 3, 4, 5, 6};
+  static const int64_t da[2] = {1, 2}, dw[2] = {2, 3};
+  qb_init(b, "QLinearMatMul", "", 0);
+  qb_data(b, IR_U8, 2, da, a);
+  qb_scale(b, 0.5f);
+  qb_zp(b, IR_U8, 0);
+  qb_data(b, IR_I8, 2, dw, w);
+  qb_const(b, IR_F32, bs, 4, nbs);
+  qb_zp(b, IR_I8, 0);
+  qb_scale(b, ys);
+  qb_zp(b, IR_U8, 0);
+}
+
+/* Scales that are 0, negative, NaN or infinite, and per-channel vectors of
+ * the wrong length, are rejected when the model is imported (shape
+ * inference, which `ingot build` and `ingot run --reference` both run),
+ * naming the node and the input. */
+static void test_bad_qparams(void) {
+  qb b;
+  const float ok2[2] = {0.5f, 0.25f}, nan2[2] = {0.5f, NAN};
+  const float ok3[3] = {0.5f, 0.25f, 1}, neg3[3] = {0.5f, -0.25f, 1};
+  const float three[3] = {1, 1, 1};
+  qconv(&b, 0.0f, ok2, 2, 1);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT,
+                  "x_scale (input 1) is 0; a scale must be positive",
+                  "QLinearConv x_scale 0");
+  qconv(&b, 0.5f, nan2, 2, 1);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "w_scale (input 4) is nan at [1]",
+                  "QLinearConv per-channel w_scale NaN");
+  qconv(&b, 0.5f, ok2, 2, -0.5f);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "y_scale (input 6) is -0.5",
+                  "QLinearConv y_scale negative");
+  qconv(&b, 0.5f, ok2, 2, INFINITY);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "y_scale (input 6) is inf",
+                  "QLinearConv y_scale infinite");
+  qconv(&b, 0.5f, three, 3, 1);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT,
+                  "input 4 has shape 3; expected 1 or 2 values",
+                  "QLinearConv 3 w_scales for 2 channels");
+  qmatmul(&b, neg3, 3, 1);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "b_scale (input 4) is -0.25 at [1]",
+                  "QLinearMatMul per-column b_scale negative");
+  qmatmul(&b, ok3, 3, 0.0f);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "y_scale (input 6) is 0",
+                  "QLinearMatMul y_scale 0");
+  qmatmul(&b, ok2, 2, 1);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "b_scale has shape 2",
+                  "QLinearMatMul 2 b_scales for 3 columns");
+  static const uint8_t x[4] = {1, 2, 3, 4};
+  int64_t dx[] = {1, 1, 2, 2};
+  qb_init(&b, "QLinearGlobalAveragePool", "com.microsoft", 1);
+  qb_data(&b, IR_U8, 4, dx, x);
+  qb_scale(&b, 1);
+  qb_zp(&b, IR_U8, 0);
+  qb_scale(&b, INFINITY);
+  qb_zp(&b, IR_U8, 0);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "y_scale (input 3) is inf",
+                  "QLinearGlobalAveragePool y_scale inf");
+  qb_init(&b, "QLinearLeakyRelu", "com.microsoft", 1);
+  qb_data(&b, IR_U8, 4, dx, x);
+  qb_scale(&b, -1);
+  qb_zp(&b, IR_U8, 0);
+  qb_scale(&b, 1);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "X_scale (input 1) is -1",
+                  "QLinearLeakyRelu X_scale negative");
+  qb_init(&b, "QLinearConcat", "com.microsoft", 1);
+  qb_attr_int(&b, "axis", 1);
+  qb_scale(&b, 1);
+  qb_zp(&b, IR_U8, 0);
+  qb_data(&b, IR_U8, 4, dx, x);
+  qb_scale(&b, 0);
+  qb_zp(&b, IR_U8, 0);
+  qb_expect_error(&b, INGOT_INVALID_ARGUMENT, "X_scale (input 3) is 0",
+                  "QLinearConcat X_scale 0");
+}
+
 /*===--- XML IR round trip --------------------------------------------===*/
 
 /* Export to XML, import back: the same op, and bit-identical outputs. */
@@ -1010,6 +1108,7 @@ int main(int argc, char **argv) {
   test_qconv_fast();
   test_concat();
   test_domains_and_errors();
+  test_bad_qparams();
   test_xml(argv[1]);
   return check_report("test_qlinear_ms");
 }

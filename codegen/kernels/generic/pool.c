@@ -17,6 +17,7 @@
 
 #include "generic/matmul.h" /* K_INLINE */
 #include "generic/pool.h"
+#include "kmath.h"
 
 K_INLINE float pool_load(const void *x, int32_t dtype, int64_t i) {
   switch (dtype) {
@@ -57,6 +58,41 @@ K_INLINE void pool_taps(int64_t k, int64_t n, int64_t dil, int64_t base,
 
 /* One output pixel, channels [c0, c0 + cn); xp at (n, i = 0, c0), yp and
  * ip at the pixel's channel c0; |ibase| = (n*C + c0) * spatial size. */
+K_INLINE int32_t pool_load_q(const void *x, int32_t dtype, int64_t i) {
+  return dtype == 3 ? (int32_t)((const int8_t *)x)[i]
+                    : (int32_t)((const uint8_t *)x)[i];
+}
+
+/* KPOOL_QAVG of one output pixel (see pool.h): integer window sums, then
+ * the reference's requantisation (qlinear_ms.c requant_avg). */
+K_INLINE void pool_pixel_q(const k_pool_desc *d, const void *x, int64_t xo,
+                           void *y, int64_t yo, const int64_t *lo,
+                           const int64_t *hi, const int64_t *start,
+                           int64_t count, int64_t cn) {
+  int32_t acc[KPOOL_CB];
+  for (int64_t c = 0; c < cn; c++) acc[c] = 0;
+  int32_t taps = 0;
+  for (int64_t t0 = lo[0]; t0 < hi[0]; t0++)
+    for (int64_t t1 = lo[1]; t1 < hi[1]; t1++)
+      for (int64_t t2 = lo[2]; t2 < hi[2]; t2++, taps++) {
+        int64_t xt = xo + (start[0] + t0 * d->d[0]) * d->xs[0] +
+                     (start[1] + t1 * d->d[1]) * d->xs[1] +
+                     (start[2] + t2 * d->d[2]) * d->xs[2];
+        for (int64_t c = 0; c < cn; c++)
+          acc[c] += pool_load_q(x, d->dtype, xt + c * d->xs_c);
+      }
+  float t = d->qsy * (float)count;
+  float m = d->qsx / t;
+  const float zy = (float)d->qzy, qlo = (float)d->qlo, qhi = (float)d->qhi;
+  int32_t zsum = taps * d->qzx; /* Σ (x − zx) = Σ x − taps·zx */
+  for (int64_t c = 0; c < cn; c++) {
+    float v = (float)(acc[c] - zsum) * m;
+    float r = v != v ? zy : km_rintf(v) + zy;
+    r = r < qlo ? qlo : r > qhi ? qhi : r;
+    ((uint8_t *)y)[yo + c * d->ys_c] = (uint8_t)(int32_t)r;
+  }
+}
+
 K_INLINE void pool_pixel(const k_pool_desc *d, const void *x, int64_t xo,
                          void *y, int64_t yo, int64_t *idx, int64_t io,
                          const int64_t *start, int64_t cn, int64_t ibase) {
@@ -66,12 +102,17 @@ K_INLINE void pool_pixel(const k_pool_desc *d, const void *x, int64_t xo,
   for (int j = 0; j < 3; j++) {
     pool_taps(d->k[j], d->in[j], d->d[j], start[j], &lo[j], &hi[j]);
     count *= hi[j] - lo[j];
-    if (d->kind == KPOOL_AVG && d->count_include_pad) {
+    if (d->kind != KPOOL_MAX && d->count_include_pad) {
       int64_t a, b; /* taps inside the pads, not ceil_mode's extension */
       pool_taps(d->k[j], d->in[j] + d->pb[j] + d->pe[j], d->d[j],
                 start[j] + d->pb[j], &a, &b);
       padded *= b - a;
     }
+  }
+  if (d->kind == KPOOL_QAVG) {
+    pool_pixel_q(d, x, xo, y, yo, lo, hi, start,
+                 d->count_include_pad ? padded : count, cn);
+    return;
   }
   const bool is_max = d->kind == KPOOL_MAX;
   for (int64_t c = 0; c < cn; c++) {

@@ -12,6 +12,12 @@
  * in0*in1*in2 plus the row-major spatial offset (column-major with
  * storage_order 1).
  *
+ * KPOOL_QAVG is com.microsoft QLinearAveragePool / QLinearGlobalAveragePool
+ * on uint8/int8 codes (ir/ref/qlinear_ms.c): the window sum of x − qzx in
+ * int32 (exact), the window's count as AveragePool counts it, then
+ * y = clamp(rne(float(acc) · M) + qzy, qlo, qhi) with
+ * M = qsx / (qsy · float(count)), the reference's float operations.
+ *
  * Work: rows (n, o0, o1) and channel blocks of KPOOL_CB channels; task t
  * covers row chunk t / csplit and block chunk t % csplit.
  */
@@ -22,11 +28,11 @@
 
 #define KPOOL_CB 64
 
-enum k_pool_kind { KPOOL_MAX = 0, KPOOL_AVG = 1 };
+enum k_pool_kind { KPOOL_MAX = 0, KPOOL_AVG = 1, KPOOL_QAVG = 2 };
 
 typedef struct k_pool_desc {
   int32_t kind;  /* k_pool_kind */
-  int32_t dtype; /* X and Y: float32, or uint8/int8 (max only) */
+  int32_t dtype; /* X and Y: float32, or uint8/int8 (max, qavg) */
   int32_t count_include_pad;
   int32_t has_idx;
   int32_t storage_order;
@@ -38,6 +44,8 @@ typedef struct k_pool_desc {
   int64_t ys_n, ys_c, ys[3];
   int64_t is_n, is_c, is[3];
   int64_t rows, cblocks, rsplit, csplit; /* tasks = rsplit * csplit */
+  int32_t qzx, qzy, qlo, qhi; /* KPOOL_QAVG only */
+  float qsx, qsy;
 } k_pool_desc;
 
 #endif /* INGOT_K_POOL_H */

@@ -19,9 +19,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "dataset.h"
 
-typedef enum src_kind { SRC_NONE, SRC_NPY, SRC_PB, SRC_IMAGE } src_kind;
+typedef enum src_kind {
+  SRC_NONE, SRC_NPY, SRC_PB, SRC_IMAGE, SRC_IDX
+} src_kind;
 
 typedef struct ds_file {
   char *path;
@@ -51,7 +55,15 @@ struct ir_dataset {
   const char *last; /* borrowed from a ds_file */
 };
 
+static bool ends_with(const char *s, const char *suf) {
+  size_t n = strlen(s), k = strlen(suf);
+  return n >= k && strcasecmp(s + n - k, suf) == 0;
+}
+
 static src_kind kind_of(const char *name) {
+  if (ends_with(name, "idx3-ubyte") || ends_with(name, "idx3-ubyte.gz") ||
+      ends_with(name, ".idx") || ends_with(name, ".idx.gz"))
+    return SRC_IDX;
   const char *dot = strrchr(name, '.');
   if (!dot) return SRC_NONE;
   if (strcasecmp(dot, ".npy") == 0) return SRC_NPY;
@@ -259,6 +271,110 @@ static ingot_status load_image(const ir_dataset *d, const ds_input *in,
   return s;
 }
 
+/* IDX (the MNIST format): big-endian header, magic 0 0 type ndims, then
+ * ndims uint32 dims.  Only 8-bit images [count, rows, cols] are read, as
+ * gray images; gzip-compressed files are read through zlib. */
+typedef struct idx_header {
+  uint32_t n, h, w;
+} idx_header;
+
+static uint32_t be32(const unsigned char *b) {
+  return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
+         b[3];
+}
+
+static ingot_status idx_open(const char *path, gzFile *out, idx_header *hd) {
+  gzFile f = gzopen(path, "rb");
+  if (!f)
+    return ingot_make_status(INGOT_NOT_FOUND, "%s: cannot open: %s", path,
+                             errno ? strerror(errno) : "out of memory");
+  unsigned char b[16];
+  ingot_status s = NULL;
+  if (gzread(f, b, 4) != 4 || b[0] != 0 || b[1] != 0)
+    s = ingot_make_status(INGOT_DATA_LOSS, "%s: not an IDX file (bad magic)",
+                          path);
+  else if (b[2] != 0x08)
+    s = ingot_make_status(INGOT_UNIMPLEMENTED, "%s: IDX element type 0x%02x: "
+                          "only unsigned bytes (idx3-ubyte images) are read",
+                          path, b[2]);
+  else if (b[3] != 3)
+    s = ingot_make_status(INGOT_INVALID_ARGUMENT, "%s: IDX with %d dims: "
+                          "images have 3 (count, rows, columns)", path, b[3]);
+  else if (gzread(f, b + 4, 12) != 12)
+    s = ingot_make_status(INGOT_DATA_LOSS, "%s: IDX header is truncated",
+                          path);
+  if (!s) {
+    hd->n = be32(b + 4);
+    hd->h = be32(b + 8);
+    hd->w = be32(b + 12);
+    if (!hd->n || !hd->h || !hd->w || (uint64_t)hd->h * hd->w > (1u << 26) ||
+        (uint64_t)hd->n * hd->h * hd->w > ((uint64_t)1 << 31))
+      s = ingot_make_status(INGOT_DATA_LOSS, "%s: IDX size %ux%ux%u is "
+                            "empty or too large", path, hd->n, hd->h, hd->w);
+  }
+  if (s) {
+    gzclose(f);
+    return s;
+  }
+  *out = f;
+  return NULL;
+}
+
+static ingot_status load_idx(const ir_dataset *d, const ds_input *in,
+                             const ds_file *f, ir_value *v) {
+  int c, h, w;
+  bool nhwc;
+  INGOT_RETURN_IF_ERROR(image_geometry(in, &d->pp, f->path, &c, &h, &w, &nhwc));
+  gzFile z;
+  idx_header hd;
+  INGOT_RETURN_IF_ERROR(idx_open(f->path, &z, &hd));
+  size_t img = (size_t)hd.h * hd.w, n = hd.n;
+  uint8_t *px = malloc(img * n);
+  ingot_status s = NULL;
+  if (!px) {
+    s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "%s: out of memory",
+                          f->path);
+  } else {
+    size_t got = 0;
+    while (got < img * n) {
+      size_t want = img * n - got;
+      int k = gzread(z, px + got, want > (1u << 30) ? 1u << 30 : (unsigned)want);
+      if (k <= 0) break;
+      got += (size_t)k;
+    }
+    if (got < img * n) {
+      int err;
+      const char *msg = gzerror(z, &err);
+      s = ingot_make_status(INGOT_DATA_LOSS, "%s: IDX data is %s (%zu of "
+                            "%zu bytes)", f->path,
+                            err && err != Z_BUF_ERROR ? msg : "truncated",
+                            got, img * n);
+    }
+  }
+  gzclose(z);
+  memset(v, 0, sizeof *v);
+  if (!s) {
+    v->dtype = IR_F32;
+    v->shape.rank = 4;
+    v->shape.dims[0] = (int64_t)n;
+    v->shape.dims[1] = nhwc ? h : c;
+    v->shape.dims[2] = nhwc ? w : h;
+    v->shape.dims[3] = nhwc ? c : w;
+    s = ir_value_alloc(v);
+  }
+  size_t row = (size_t)c * h * w;
+  for (size_t k = 0; !s && k < n; k++) {
+    ir_image im = {.w = (int)hd.w, .h = (int)hd.h, .c = 1, .px = px + k * img};
+    char what[4200];
+    snprintf(what, sizeof what, "%s: image %zu", f->path, k);
+    s = ir_image_to_tensor(&im, &d->pp, c, h, w, nhwc, what,
+                           (float *)v->data + k * row);
+  }
+  free(px);
+  if (s) ir_value_free(v);
+  return s;
+}
+
 /*===------------------------------------------------------------------===*/
 /* Building the file lists                                                 */
 /*===------------------------------------------------------------------===*/
@@ -274,7 +390,20 @@ static ingot_status add_file(ir_dataset *d, uint32_t i, const char *path,
   }
   ds_file f = {.path = strdup(path), .kind = kind, .rows = 1};
   if (!f.path) return oom();
-  if (kind != SRC_IMAGE) {
+  if (kind == SRC_IDX) {
+    gzFile z;
+    idx_header hd;
+    int c, h, w;
+    bool nhwc;
+    ingot_status s = image_geometry(in, &d->pp, path, &c, &h, &w, &nhwc);
+    if (!s) s = idx_open(path, &z, &hd);
+    if (s) {
+      free(f.path);
+      return s;
+    }
+    gzclose(z);
+    f.rows = hd.n;
+  } else if (kind != SRC_IMAGE) {
     ir_value v;
     ingot_status s = load_tensor(in, &f, &v, &f.rows);
     if (s) {
@@ -327,7 +456,7 @@ static ingot_status add_set(ir_dataset *d, const char *dir, char **names,
     if (i < 0) {
       if (!(root && is_dir(p)) && !is_output_file(names[k]))
         log_ignored(d, p, kind == SRC_NONE
-                              ? "not .npy, .pb, .png or .jpg"
+                              ? "not .npy, .pb, .png, .jpg or IDX"
                               : "its name is no input's name or input_K");
     } else if (pick[i]) {
       s = ingot_make_status(INGOT_INVALID_ARGUMENT,
@@ -379,7 +508,7 @@ static ingot_status add_dir_single(ir_dataset *d, const char *dir, int depth,
       else
         log_ignored(d, p, "directories are read one level deep");
     } else if (kind_of(names[k]) == SRC_NONE) {
-      log_ignored(d, p, "not .npy, .pb, .png or .jpg");
+      log_ignored(d, p, "not .npy, .pb, .png, .jpg or IDX");
     } else if (!is_output_file(names[k])) {
       s = add_file(d, 0, p, kind_of(names[k]));
       (*found)++;
@@ -485,7 +614,7 @@ ingot_status ir_dataset_open(const ir_graph *g, const char *path,
                             "docs/dataset.md)", path, d->n_in);
     } else if (kind_of(path) == SRC_NONE) {
       s = ingot_make_status(INGOT_INVALID_ARGUMENT,
-                            "%s: not .npy, .pb, .png or .jpg", path);
+                            "%s: not .npy, .pb, .png, .jpg or IDX", path);
     } else {
       s = add_file(d, 0, path, kind_of(path));
       found = 1;
@@ -493,7 +622,7 @@ ingot_status ir_dataset_open(const ir_graph *g, const char *path,
   }
   if (!s && found == 0)
     s = ingot_make_status(INGOT_INVALID_ARGUMENT,
-                          "%s: no usable files (.npy, .pb, .png, .jpg) for "
+                          "%s: no usable files (.npy, .pb, .png, .jpg, IDX) for "
                           "the model's input%s", path,
                           d->n_in > 1 ? "s (named after the inputs)" : "");
   if (!s) {
@@ -563,8 +692,13 @@ static ingot_status take_rows(ir_dataset *d, ds_input *in, ir_value *v) {
     ds_file *f = &in->files[in->fi];
     if (in->cur.dtype == IR_DT_UNDEF) {
       size_t rows = 1;
-      ingot_status s = f->kind == SRC_IMAGE ? load_image(d, in, f, &in->cur)
-                                            : load_tensor(in, f, &in->cur, &rows);
+      ingot_status s;
+      if (f->kind == SRC_IMAGE)
+        s = load_image(d, in, f, &in->cur);
+      else if (f->kind == SRC_IDX)
+        s = load_idx(d, in, f, &in->cur), rows = f->rows;
+      else
+        s = load_tensor(in, f, &in->cur, &rows);
       if (s) return s;
       if (rows != f->rows)
         return ingot_make_status(INGOT_DATA_LOSS,

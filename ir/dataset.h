@@ -15,6 +15,8 @@
  *    The dtype must equal the input's.
  *  - PNG and JPEG images (libpng, libjpeg), one row each, decoded to 8-bit
  *    and preprocessed as ir_preprocess says, for 4-D float32 inputs.
+ *  - MNIST's IDX image files (*idx3-ubyte, *.idx, optionally .gz): N gray
+ *    8-bit images, N rows, preprocessed like images.
  *  - |path| a single file: a sample set for a one-input model.
  *  - |path| a directory, for a one-input model: every usable file in it,
  *    and in its subdirectories (one level, e.g. the ONNX test-data layout
@@ -24,7 +26,7 @@
  *    holding one file per input, named after the input (NAME.npy, NAME.pb,
  *    NAME.png ...) or by position (input_K.pb, as in ONNX test data); files
  *    directly in |path| named after inputs form one more set.
- *  Files that are not .npy/.pb/.png/.jpg/.jpeg are ignored (said on the log).
+ *  Other files are ignored (said on the log).
  *
  * Memory: the dataset keeps the file list and at most one loaded file per
  * input, so it does not grow with the data.  Not thread-safe.

@@ -82,8 +82,8 @@ static void observe_value(collect *c, ir_tensor_id t, const ir_value *v) {
   if (!c->obs[t] || v->dtype != IR_F32 || !v->data) return;
   const float *x = v->data;
   size_t n = ir_shape_numel(&v->shape);
-  if (c->pass2) {
-    c->nonfinite[t] += calib_hist_add(c->hist[t], x, n);
+  if (c->pass2) { /* no histogram: pass 1 saw no finite value */
+    if (c->hist[t]) c->nonfinite[t] += calib_hist_add(c->hist[t], x, n);
     return;
   }
   calib_range *r = &c->r[t];

@@ -27,7 +27,7 @@ typedef struct calib_options {
   calib_method method;
   double percentile;      /* CALIB_PERCENTILE; 0 = 99.99 */
   const char *data;       /* --calib: a directory (or one file) of .npy,
-                             ONNX .pb tensors, or PNG/JPEG images; the
+                             ONNX .pb tensors, PNG/JPEG images or IDX; the
                              loader is ir/dataset.h (docs/dataset.md) */
   const char *preprocess; /* --preprocess "resize=256,crop=224,mean=a,b,c,
                              std=a,b,c,layout=nchw" for images; NULL */

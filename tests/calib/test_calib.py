@@ -292,6 +292,23 @@ expect("rewritten cache", r, 0, "used 3 entries")
 if table(r) != ref_table:
     fail("the rewritten cache changed the table")
 
+# --- non-finite values: y = Log(x) of x <= 0 is NaN or -inf everywhere ---------
+g = helper.make_graph([helper.make_node("Log", ["x"], ["y"])], "g",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+mlog = os.path.join(TMP, "mlog.onnx")
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), mlog)
+neg = os.path.join(TMP, "neg")
+os.makedirs(neg)
+np.save(os.path.join(neg, "a.npy"), -np.abs(X[:6, :4]) - 1)
+np.save(os.path.join(neg, "b.npy"), np.array([[np.nan, 0, -1, -2]], np.float32))
+for meth in ("minmax", "entropy"):
+    r = run([INGOT, "calibrate", mlog, "--calib", neg, "--calib-method", meth])
+    expect("all-NaN tensor (%s)" % meth, r, 0, "tensor 'y' had no finite value", "1 tensors",
+           "tensor 'x': 1 non-finite value(s) left out" if meth == "entropy" else "")
+    if "y" in table(r):
+        fail("all-NaN tensor (%s): y should have no range:\n%s" % (meth, r.stdout))
+
 # --- bad input ------------------------------------------------------------------
 empty = os.path.join(TMP, "empty")
 os.makedirs(empty)

@@ -12,12 +12,15 @@ and checks:
   * two-input models: files named after the inputs, and input_K.pb;
   * PNG and JPEG with --preprocess, against the PIL + numpy pipeline that
     torchvision users write (see check_image for the tolerance and why);
+  * MNIST IDX image files, raw and gzip, exactly (no resize, scale 1 or
+    255), batched, and corrupt ones;
   * bad input: each case must fail with a message naming the file/input
     and the reason.
 Budget: about 5 s natively, under 30 s with ASan.
   * 24 randomly mutated or truncated images: decoded or rejected with a
     message, never a crash.
 """
+import gzip
 import os
 import shutil
 import subprocess
@@ -231,6 +234,41 @@ check_image("b.png enlarged (no antialias)", run(mimg, os.path.join(d, "b.png"),
 rc, log, feeds = run(mimg, d, pp)
 if rc != 0 or len(feeds) != 3:
     fail("image directory: %d feeds: %s" % (len(feeds), log))
+
+# --- MNIST IDX ------------------------------------------------------------------
+digits = rng.integers(0, 256, (5, 28, 28)).astype(np.uint8)
+def idx_header(a):
+    return bytes([0, 0, 8, 3]) + b"".join(int(v).to_bytes(4, "big") for v in a.shape)
+
+
+header = idx_header(digits)
+d = fresh("idx")
+open(os.path.join(d, "t-images-idx3-ubyte"), "wb").write(header + digits.tobytes())
+with gzip.open(os.path.join(d, "u-images-idx3-ubyte.gz"), "wb") as f:
+    f.write(idx_header(digits[:3]) + digits[:3].tobytes())
+open(os.path.join(d, "t-labels-idx1-ubyte"), "wb").write(bytes([0, 0, 8, 1, 0, 0, 0, 5]) + bytes(5))
+mmn = model(os.path.join(TMP, "mmnist.onnx"), [("x", [1, 1, 28, 28], F)])
+f32 = digits.astype(np.float32)[:, None]
+log = expect_feeds("IDX raw and gzip, scale=1", run(mmn, d, "scale=1"),
+                   [[f32[k:k + 1]] for k in range(5)] + [[f32[k:k + 1]] for k in range(3)])
+if "t-labels-idx1-ubyte" not in log:
+    fail("IDX: the label file is not reported as ignored: " + log)
+mmn2 = model(os.path.join(TMP, "mmnist2.onnx"), [("x", [2, 1, 28, 28], F)])
+expect_feeds("IDX batch 2, /255", run(mmn2, os.path.join(d, "t-images-idx3-ubyte")),
+             [[f32[0:2] / np.float32(255)], [f32[2:4] / np.float32(255)]])
+e = fresh("idxbad")
+open(os.path.join(e, "a.idx"), "wb").write(header + digits.tobytes()[:1000])
+expect_error("truncated IDX", run(mmn, e, "scale=1"), "a.idx", "truncated")
+open(os.path.join(e, "a.idx"), "wb").write(b"\x01\x02\x08\x03" + header[4:] + digits.tobytes())
+expect_error("IDX bad magic", run(mmn, e, "scale=1"), "a.idx", "not an IDX file")
+open(os.path.join(e, "a.idx"), "wb").write(bytes([0, 0, 0x0D, 3]) + header[4:] + digits.tobytes())
+expect_error("IDX float data", run(mmn, e, "scale=1"), "a.idx", "only unsigned bytes")
+with gzip.open(os.path.join(e, "a.idx.gz"), "wb") as f:
+    f.write(header + digits.tobytes())
+os.remove(os.path.join(e, "a.idx"))
+raw = open(os.path.join(e, "a.idx.gz"), "rb").read()
+open(os.path.join(e, "a.idx.gz"), "wb").write(raw[: len(raw) // 2])
+expect_error("truncated gzip IDX", run(mmn, e, "scale=1"), "a.idx.gz")
 
 # --- bad input --------------------------------------------------------------
 expect_error("missing path", run(m1, os.path.join(TMP, "nope")), "nope")

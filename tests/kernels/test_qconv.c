@@ -23,6 +23,7 @@
  * 5 s in a plain build, 30-40 s under ASan on the (loaded) CI machine.
  */
 #include "kt_graph.h"
+#include "params.h"
 
 #define ENGINE_EVERY 50
 
@@ -70,7 +71,7 @@ typedef struct qcase {
   /* matmul: A [batch.., M, K] x B [K, N] */
   int64_t batch, rows, kk, nn;
   bool qgemm, trans_b, float_out; /* com.microsoft QGemm */
-  int cbias;                       /* QGemm C: 0 none, 1 scalar, 2 [N] */
+  int cbias; /* QGemm C: 0 none, 1 scalar, 2 [N], 3 [M, N] */
   float alpha;
   int za, zy; /* activation, output zero points */
   int zwsel;  /* 0 random, 1 low extreme, 2 high extreme, 3 zero */
@@ -135,8 +136,10 @@ static void make_values(const qcase *qc, qvals *v) {
   }
   if (qc->bias) {
     int64_t one = 1;
-    v->b = qc->cbias == 1 ? kt_alloc_value(IR_I32, 1, &one)
-                          : kt_alloc_value(IR_I32, 1, &cout);
+    int64_t full[2] = {qc->rows, cout};
+    v->b = qc->cbias == 1   ? kt_alloc_value(IR_I32, 1, &one)
+           : qc->cbias == 3 ? kt_alloc_value(IR_I32, 2, full)
+                            : kt_alloc_value(IR_I32, 1, &cout);
     for (size_t i = 0; i < ir_shape_numel(&v->b.shape); i++)
       ((int32_t *)v->b.data)[i] = (int32_t)kt_irand(-300000, 300000);
   }
@@ -493,10 +496,58 @@ static void split_cases(void) {
   run_case(&qc);
 }
 
+/* QGemm forms the engine does not take fail the build naming the reason
+ * (transA = 1; C per element). */
+static void qgemm_refused(void) {
+  for (int form = 0; form < 2; form++) {
+    qcase qc;
+    memset(&qc, 0, sizeof qc);
+    qc.qgemm = qc.qlinear = true;
+    qc.xt = IR_U8;
+    qc.wt = IR_I8;
+    qc.yt = IR_U8;
+    qc.zwsel = 3;
+    qc.rows = 5;
+    qc.kk = 5; /* square A: transA = 1 keeps the shapes valid */
+    qc.nn = 7;
+    qc.alpha = 1.0f;
+    qc.bias = form == 1;
+    qc.cbias = form == 1 ? 3 : 0; /* C of shape [M, N] */
+    qvals v;
+    make_values(&qc, &v);
+    build_ctx bc = {&qc, &v};
+    ir_graph *g = build(&bc);
+    if (!g) {
+      free_values(&v);
+      return;
+    }
+    if (form == 0) ((ir_p_gemm *)g->nodes[1].params)->trans_a = true;
+    const char *want = form == 0 ? "transA = 0" : "per output column";
+    ir_value got[1];
+    char kernels[128];
+    memset(got, 0, sizeof got);
+    ingot_status s =
+        native_run_traced(g, &fams[0].t, &v.x, got, kernels, sizeof kernels);
+    const char *msg = ingot_status_message(s);
+    if (!s || ingot_status_code_of(s) != INGOT_UNIMPLEMENTED ||
+        !strstr(msg, want) || !strstr(msg, "QGemm")) {
+      fprintf(stderr, "QGemm form %d: got '%s', want UNIMPLEMENTED naming "
+                      "QGemm and '%s'\n",
+              form, s ? msg : "OK", want);
+      check_failures++;
+    }
+    ingot_status_free(s);
+    ir_value_free(&got[0]);
+    ir_graph_destroy(g);
+    free_values(&v);
+  }
+}
+
 int main(void) {
   fams_init();
   extreme_cases();
   split_cases();
+  qgemm_refused();
   for (int i = 0; i < 70; i++) conv_case(i, false, false);
   for (int i = 0; i < 20; i++) conv_case(i, false, true);
   for (int i = 0; i < 25; i++) conv_case(i, true, false);

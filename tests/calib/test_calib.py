@@ -77,19 +77,20 @@ def np_percentile(h, amax, p):
     return (i + 1) * w
 
 
-def np_kl(h, i):
-    """KL(P||Q) for keeping bins [0, i): TensorRT's construction (see
-    calib_hist.c), evaluated directly on normalised distributions; inf
-    where Q is 0 and P is not."""
-    h = h.astype(np.float64)
+def np_kl(h, i, L):
+    """KL(P||Q) for keeping bins [0, i) with L levels: TensorRT's
+    construction with bin 0 counted as bin 1 (see calib_hist.c), evaluated
+    directly on normalised distributions; inf where Q is 0 and P is not."""
+    h = h.astype(np.float64).copy()
+    h[0] = h[1]
     S = h[:i]
     P = S.copy()
     P[i - 1] += h[i:].sum()
-    starts = np.arange(128) * i // 128
+    starts = np.arange(L) * i // L
     lengths = np.diff(np.append(starts, i))
     C = np.add.reduceat(S, starts)
     nz = np.add.reduceat((S > 0).astype(np.float64), starts)
-    Q = np.repeat(np.divide(C, nz, out=np.zeros(128), where=nz > 0), lengths) * (S > 0)
+    Q = np.repeat(np.divide(C, nz, out=np.zeros(L), where=nz > 0), lengths) * (S > 0)
     m = P > 0
     if np.any(Q[m] == 0):
         return np.inf
@@ -163,7 +164,8 @@ for name, x in dists.items():
         print("  %s: C %.6g numpy %.6g" % (key, t[key], want))
         if abs(t[key] - want) > 1e-9 * amax:
             fail("%s %s: C %.9g numpy %.9g" % (name, key, t[key], want))
-    check_optimal(name + " entropy", lambda i: np_kl(h, i), list(range(128, BINS + 1)), t["entropy"], w)
+    L = 256 if mn >= 0 else 128
+    check_optimal(name + " entropy", lambda i: np_kl(h, i, L), list(range(L, BINS + 1)), t["entropy"], w)
     check_optimal(name + " mse", lambda i: np_mse(h, amax, i, mn, mx), list(range(1, BINS + 1)), t["mse"], w)
 
 # --- end to end: ingot calibrate ------------------------------------------------

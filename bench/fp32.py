@@ -198,13 +198,12 @@ def main():
         lines += ["", "`libingot_rt.so`, stripped: .text %d bytes, file %d bytes." % rt]
     lines += ["", "Raw numbers: `bench/results/fp32.csv`.", ""]
     doc = os.path.join(ROOT, "docs", "benchmarks.md")
-    # Keep the sections other scripts own (bench/int8.py's, between its
-    # markers).
+    # Keep the sections other scripts own (bench/int8.py's,
+    # bench/int8_models.py's: each between its own markers).
     if os.path.exists(doc):
         old = open(doc).read()
-        m = re.search(r"<!-- bench/int8.py: begin -->.*?<!-- bench/int8.py: end -->\n?",
-                      old, re.S)
-        if m:
+        for m in re.finditer(r"<!-- (bench/[\w.]+): begin -->.*?<!-- \1: end -->\n?",
+                             old, re.S):
             lines += [m.group(0)]
     with open(doc, "w") as f:
         f.write("\n".join(lines))

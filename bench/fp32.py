@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 
+import benchdoc
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 INGOT = os.path.join(BUILD, "bin", "ingot")
@@ -77,17 +79,8 @@ def peak_rss_kb(cmd):
 
 
 def machine():
-    cpu = "unknown"
-    flags = ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1]
-    keep = [x for x in ["avx2", "fma", "avx512f", "avx512_vnni", "amx_tile",
-                        "amx_int8", "avx512_bf16"] if re.search(r"\b%s\b" % x, flags)]
-    return cpu, os.cpu_count(), " ".join(keep)
+    return benchdoc.machine(["avx2", "fma", "avx512f", "avx512_vnni", "amx_tile",
+                             "amx_int8", "avx512_bf16"])
 
 
 def rt_text_size():

@@ -47,6 +47,8 @@ import sys
 import tempfile
 import time
 
+import benchdoc
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 BIN = os.path.join(BUILD, "bin")
@@ -54,8 +56,6 @@ INGOT = os.path.join(BIN, "ingot")
 PEAK = os.path.join(BIN, "bench_peak_int8")
 ONEDNN = os.path.join(BIN, "bench_onednn_int8")
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
-BEGIN = "<!-- bench/int8.py: begin -->"
-END = "<!-- bench/int8.py: end -->"
 
 FAMILIES = [  # (--mcpu, family label, peak kernel of bench_peak_int8)
     ("native", "amx", "amx"),
@@ -116,16 +116,7 @@ def last_json(text):
 
 
 def machine():
-    cpu, flags = "unknown", ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1]
-    keep = [x for x in ["avx2", "avx512f", "avx512_vnni", "amx_tile", "amx_int8"]
-            if re.search(r"\b%s\b" % x, flags)]
-    return cpu, os.cpu_count(), " ".join(keep)
+    return benchdoc.machine(["avx2", "avx512f", "avx512_vnni", "amx_tile", "amx_int8"])
 
 
 def ingot_time(engine, threads, iterations):
@@ -146,15 +137,7 @@ def product_kernel(engine):
 
 
 def write_doc(section):
-    text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n"
-    block = BEGIN + "\n" + section.rstrip("\n") + "\n" + END + "\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    with open(DOC, "w") as f:
-        f.write(text)
+    benchdoc.write_section(DOC, "int8.py", section)
 
 
 def main():

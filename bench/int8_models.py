@@ -34,11 +34,11 @@ import time
 
 import numpy as np
 
+import benchdoc
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INGOT = os.path.join(ROOT, "build", "bin", "ingot")
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
-BEGIN = "<!-- bench/int8_models.py: begin -->"
-END = "<!-- bench/int8_models.py: end -->"
 MODELS = ["cnn", "mobilenet", "transformer"]
 
 
@@ -117,29 +117,9 @@ def time_ingot(engine, iters):
 
 
 def machine():
-    cpu, flags = "unknown", ""
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name") and cpu == "unknown":
-                cpu = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                flags = line.split(":", 1)[1].split()
-    keep = [x for x in ["avx2", "avx512f", "avx512_vnni", "amx_tile", "amx_int8"]
-            if x in flags]
-    return "%s, %d CPUs (%s), %s" % (cpu, os.cpu_count(), " ".join(keep),
-                                     platform.platform())
-
-
-def write_doc(section):
-    text = open(DOC).read() if os.path.exists(DOC) else "# Benchmarks\n"
-    block = BEGIN + "\n" + section.rstrip("\n") + "\n" + END + "\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    with open(DOC, "w") as f:
-        f.write(text)
+    cpu, n, feats = benchdoc.machine(["avx2", "avx512f", "avx512_vnni", "amx_tile",
+                                      "amx_int8"])
+    return "%s, %d CPUs (%s), %s" % (cpu, n, feats, platform.platform())
 
 
 def main():
@@ -218,7 +198,7 @@ def main():
             r["int8_engine_bytes"], 100.0 * r["int8_engine_bytes"] / r["fp32_engine_bytes"]))
     lines += ["", "Raw numbers: `bench/results/int8_models.csv`.", ""]
     section = "\n".join(lines)
-    write_doc(section)
+    benchdoc.write_section(DOC, "int8_models.py", section)
     print(section)
 
 

@@ -49,13 +49,20 @@ static ingot_status q_check(const ir_node *n, const ir_value *in, int nin,
                          "scale must be a float tensor, not %s",
                          ir_dtype_name(in[1].dtype));
   bool has_zp = ref_has(in, nin, 2);
-  if (has_zp && in[2].shape.rank != s->rank)
+  /* A scalar and a 1-element vector are both per tensor: ONNX Runtime's
+   * quantize_static writes bias DequantizeLinear nodes with a scalar zero
+   * point beside a [1] scale. */
+  bool one_each = has_zp && ir_shape_is_static(s) &&
+                  ir_shape_is_static(&in[2].shape) &&
+                  (s->rank == 0 || ir_shape_numel(s) == 1) &&
+                  (in[2].shape.rank == 0 || ir_shape_numel(&in[2].shape) == 1);
+  if (has_zp && in[2].shape.rank != s->rank && !one_each)
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                          "zero point of shape %s does not match scale of "
                          "shape %s",
                          ir_shape_str(&in[2].shape, a, sizeof a),
                          ir_shape_str(s, b, sizeof b));
-  if (has_zp && s->rank == 1 && in[2].shape.dims[0] >= 0 &&
+  if (has_zp && !one_each && s->rank == 1 && in[2].shape.dims[0] >= 0 &&
       s->dims[0] >= 0 && in[2].shape.dims[0] != s->dims[0])
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
                          "zero point has %lld elements, scale %lld",

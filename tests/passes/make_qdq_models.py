@@ -231,3 +231,15 @@ x = g.dq(x, 3.0 / 255, 128)
 x = g.qdq(g.node("Softmax", [x], {"axis": 1}), 1.0 / 255, 0)
 g.save("dq_q", [("x", img(2, 6))], x,
        {"QuantizeLinear": 3, "DequantizeLinear": 3, "Softmax": 1}, 0)
+
+# A constant int32 bias DequantizeLinear with a [1] scale beside a scalar
+# zero point (both per tensor), as ONNX Runtime's quantize_static writes for
+# a BatchNormalization or Add bias it leaves in float: accepted, folded.
+g = G()
+x = g.qdq("x", S_IN, Z_IN)
+b = g.node("DequantizeLinear",
+           [g.const(np.array([-40, 7, 90], np.int32).reshape(3, 1, 1), "bq"),
+            g.const(np.array([0.004], np.float32)), g.const(np.int32(0))])
+y = g.node("Add", [x, b])
+y = g.qdq(y, 0.01, 100)
+g.save("dq_scalar_zp", [("x", img(1, 3, 5, 4))], y, {"Add": 1}, 0)

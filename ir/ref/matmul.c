@@ -499,11 +499,11 @@ ingot_status ref_parse_gemm(ir_graph *g, ir_node_id nid) {
   return NULL;
 }
 
-/* Gemm's M, K, N after the transposes. */
-static ingot_status gemm_dims(const ir_node *n, const ir_value *in,
-                              int64_t *m, int64_t *k, int64_t *nn) {
+/* Gemm's (and QGemm's) M, K, N after the transposes (ref.h). */
+ingot_status ref_gemm_dims(const ir_node *n, const ir_shape *a,
+                           const ir_shape *b, int64_t *m, int64_t *k,
+                           int64_t *nn) {
   const ir_p_gemm *p = n->params;
-  const ir_shape *a = &in[0].shape, *b = &in[1].shape;
   char sa[96], sb[96];
   if (a->rank != 2 || b->rank != 2)
     return ir_node_error(n, INGOT_INVALID_ARGUMENT,
@@ -530,7 +530,8 @@ ingot_status ref_infer_gemm(const ir_node *n, const ir_value *in, int nin,
   INGOT_RETURN_IF_ERROR(ref_check_dtype(n, in, 0, matmul_types));
   INGOT_RETURN_IF_ERROR(ref_same_dtype(n, in, 0, 1));
   int64_t m, k, nn;
-  INGOT_RETURN_IF_ERROR(gemm_dims(n, in, &m, &k, &nn));
+  INGOT_RETURN_IF_ERROR(
+      ref_gemm_dims(n, &in[0].shape, &in[1].shape, &m, &k, &nn));
   out[0].dtype = in[0].dtype;
   out[0].shape.rank = 2;
   out[0].shape.dims[0] = m;
@@ -558,7 +559,8 @@ ingot_status ref_eval_gemm(const ir_node *n, const ir_value *in, int nin,
                            ir_value *out, int nout) {
   const ir_p_gemm *p = n->params;
   int64_t m, k, nn;
-  INGOT_RETURN_IF_ERROR(gemm_dims(n, in, &m, &k, &nn));
+  INGOT_RETURN_IF_ERROR(
+      ref_gemm_dims(n, &in[0].shape, &in[1].shape, &m, &k, &nn));
   if (m == 0 || nn == 0) return NULL;
   ir_value *y = &out[0];
   bool is_float = dtype_is_float(in[0].dtype);

@@ -79,31 +79,6 @@ static ingot_status check_param(const ir_node *n, const ir_value *in, int idx,
                        (long long)cols);
 }
 
-static ingot_status qgemm_dims(const ir_node *n, const ir_value *in,
-                               int64_t *m, int64_t *k, int64_t *nn) {
-  const ir_p_gemm *p = n->params;
-  const ir_shape *a = &in[QG_A].shape, *b = &in[QG_B].shape;
-  char sa[96], sb[96];
-  if (a->rank != 2 || b->rank != 2)
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "A and B must be 2-D; got %s and %s",
-                         ir_shape_str(a, sa, sizeof sa),
-                         ir_shape_str(b, sb, sizeof sb));
-  *m = a->dims[p->trans_a ? 1 : 0];
-  int64_t ka = a->dims[p->trans_a ? 0 : 1];
-  int64_t kb = b->dims[p->trans_b ? 1 : 0];
-  *nn = b->dims[p->trans_b ? 0 : 1];
-  if (ka >= 0 && kb >= 0 && ka != kb)
-    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
-                         "inner dimensions differ: A is %s%s, B is %s%s",
-                         ir_shape_str(a, sa, sizeof sa),
-                         p->trans_a ? " (transposed)" : "",
-                         ir_shape_str(b, sb, sizeof sb),
-                         p->trans_b ? " (transposed)" : "");
-  *k = ka >= 0 ? ka : kb;
-  return NULL;
-}
-
 ingot_status ref_infer_qgemm(const ir_node *n, const ir_value *in, int nin,
                              ir_value *out, int nout) {
   (void)nout;
@@ -117,7 +92,8 @@ ingot_status ref_infer_qgemm(const ir_node *n, const ir_value *in, int nin,
   INGOT_RETURN_IF_ERROR(ref_same_dtype(n, in, QG_A, QG_AZ));
   INGOT_RETURN_IF_ERROR(ref_same_dtype(n, in, QG_B, QG_BZ));
   int64_t m, k, nn;
-  INGOT_RETURN_IF_ERROR(qgemm_dims(n, in, &m, &k, &nn));
+  INGOT_RETURN_IF_ERROR(
+      ref_gemm_dims(n, &in[QG_A].shape, &in[QG_B].shape, &m, &k, &nn));
   INGOT_RETURN_IF_ERROR(check_param(n, in, QG_AS, -1));
   INGOT_RETURN_IF_ERROR(check_param(n, in, QG_AZ, -1));
   INGOT_RETURN_IF_ERROR(check_param(n, in, QG_BS, nn));
@@ -176,7 +152,8 @@ ingot_status ref_eval_qgemm(const ir_node *n, const ir_value *in, int nin,
   (void)nout;
   const ir_p_gemm *p = n->params;
   int64_t m, k, nn;
-  INGOT_RETURN_IF_ERROR(qgemm_dims(n, in, &m, &k, &nn));
+  INGOT_RETURN_IF_ERROR(
+      ref_gemm_dims(n, &in[QG_A].shape, &in[QG_B].shape, &m, &k, &nn));
   if (m == 0 || nn == 0) return NULL;
   ir_value *y = &out[0];
   bool quant_out = ref_has(in, nin, QG_YS);

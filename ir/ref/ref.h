@@ -116,6 +116,13 @@ ingot_status ref_set_const_ints(ir_graph *g, ir_node_id nid, int idx,
  * integer value and maps to the zero point. */
 int64_t ref_saturate_rne(float v, int64_t zp, int64_t lo, int64_t hi);
 
+/* Gemm's M, K and N from A's and B's shapes after the transA/transB of
+ * |n|'s ir_p_gemm params; checks both are 2-D with equal inner dims.
+ * Gemm and com.microsoft QGemm use it (matmul.c). */
+ingot_status ref_gemm_dims(const ir_node *n, const ir_shape *a,
+                           const ir_shape *b, int64_t *m, int64_t *k,
+                           int64_t *nn);
+
 /* Quantisation scales (docs/int8.md): when input |idx| is present and
  * its values are known (a constant), every one must be positive and
  * finite; the error names the node, the input (|what|, e.g. "w_scale") and

@@ -120,14 +120,15 @@ def machine():
 
 
 def ingot_time(engine, threads, iterations):
-    """(kernel us, end-to-end us) medians of one `ingot profile` run."""
+    """(kernel us, end-to-end us) of one `ingot profile` run: step times and
+    latency as means over the quietest quarter of the runs (see docs/profile-format.md)."""
     warmup = iterations // 10  # slow families: one timed pair, no warm-up
     j = json.loads(run([INGOT, "profile", engine, "--format", "json",
                         "--threads", str(threads), "--iterations", str(iterations),
                         "--warmup", str(warmup)]))
-    kern = sum(s["time_us"]["median"] for s in j["steps"]
+    kern = sum(s["time_us"]["quiet"] for s in j["steps"]
                if not s["kernel"].startswith("k_plan_relayout"))
-    return kern, j["latency_us"]["median"]
+    return kern, j["latency_us"]["quiet"]
 
 
 def product_kernel(engine):

@@ -7,9 +7,13 @@
  * trace), in alternating order, so both see the same machine state; where
  * the kernel allows hardware counters, a third run per iteration counts
  * them (counting costs syscalls, so it never shares a run with timing).
- * Step statistics are over the profiled runs; the total compares the sum
- * of the step medians with the median of the unprofiled runs.  Both sides
- * have one clock read's cost (measured by the runtime) taken off.
+ * Step statistics are over the profiled runs.  A step's time is its mean
+ * over the quarter of the profiled runs with the shortest run times (the
+ * runtime's quiet_us), so the step times add up to those runs' mean; the
+ * total compares that sum with the same statistic of the unprofiled runs.
+ * Step medians would not add up on a busy machine: interruptions that hit
+ * most runs hit few samples of any one step.  Both sides have one clock
+ * read's cost (measured by the runtime) taken off.
  *
  * The % of peak column relates a step's fp32 GFLOP/s to what the machine
  * can do with the instruction set the engine was built for, on as many
@@ -29,7 +33,8 @@ static const char *const help_profile =
     "                     [--output FILE]\n"
     "\n"
     "Runs ENGINE and reports every step: the model nodes it computes, op,\n"
-    "precision, kernel family, time (median over the runs) and share,\n"
+    "precision, kernel family, time (mean over the quarter of the runs\n"
+    "with the shortest run times) and share,\n"
     "arithmetic ops and GOPS, bytes and GB/s, and the % of this machine's\n"
     "fp32 peak for the engine's instruction set; then the sum of the\n"
     "steps against the end-to-end latency of unprofiled runs interleaved\n"
@@ -136,7 +141,7 @@ static void add_peaks(prof_report *r) {
     w->peak_pct = -1;
     int t = w->p.threads;
     if (w->info.precision != INGOT_FLOAT32 || !w->info.ops || t < 1 ||
-        t > MAX_T || w->p.median_us <= 0)
+        t > MAX_T || w->p.quiet_us <= 0)
       continue;
     if (!asked[t]) {
       asked[t] = 1;
@@ -195,15 +200,15 @@ static ingot_status build_report(ingot_engine *e, ingot_session *s,
     INGOT_RETURN_IF_ERROR(ingot_engine_step_info(e, i, &w->info));
     INGOT_RETURN_IF_ERROR(ingot_session_step_profile(s, i, &w->p));
     w->family = family_of(w->info.kernel);
-    r->step_sum_us += w->p.median_us;
-    if (w->p.median_us > 0) {
-      w->gops = (double)w->info.ops / (w->p.median_us * 1e3);
-      w->gbps = (double)w->info.bytes / (w->p.median_us * 1e3);
+    r->step_sum_us += w->p.quiet_us;
+    if (w->p.quiet_us > 0) {
+      w->gops = (double)w->info.ops / (w->p.quiet_us * 1e3);
+      w->gbps = (double)w->info.bytes / (w->p.quiet_us * 1e3);
     }
   }
   for (int i = 0; i < r->n_rows; i++)
     r->rows[i].share =
-        r->step_sum_us > 0 ? r->rows[i].p.median_us / r->step_sum_us : 0;
+        r->step_sum_us > 0 ? r->rows[i].p.quiet_us / r->step_sum_us : 0;
   int n = r->iterations;
   double *v = malloc((size_t)n * sizeof *v);
   if (!v) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
@@ -214,6 +219,10 @@ static ingot_status build_report(ingot_engine *e, ingot_session *s,
   r->e2e_min_us = v[0];
   r->e2e_median_us = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
   r->e2e_mean_us = total / n;
+  int q = n / 4 ? n / 4 : 1;
+  double quiet = 0;
+  for (int i = 0; i < q; i++) quiet += v[i];
+  r->e2e_quiet_us = quiet / q;
   free(v);
   add_peaks(r);
   return NULL;

@@ -53,8 +53,8 @@ static const char *cut(const char *s, char *buf, size_t max) {
 
 static int by_time(const void *a, const void *b) {
   const prof_row *x = *(prof_row *const *)a, *y = *(prof_row *const *)b;
-  if (x->p.median_us != y->p.median_us)
-    return x->p.median_us < y->p.median_us ? 1 : -1;
+  if (x->p.quiet_us != y->p.quiet_us)
+    return x->p.quiet_us < y->p.quiet_us ? 1 : -1;
   return x->index - y->index;
 }
 
@@ -93,7 +93,7 @@ int prof_write_table(FILE *f, const prof_report *r) {
     fprintf(f, "%4d  %-28s %-34s %-8s %-11s %9.2f %5.1f%% %7s %7s %7s %7s %6s",
             w->index, nodes_str(w, ',', nodes, sizeof nodes),
             cut(w->info.op, op, sizeof op), dtype_name(w->info.precision),
-            w->family, w->p.median_us, 100 * w->share,
+            w->family, w->p.quiet_us, 100 * w->share,
             si((double)w->info.ops, ops, sizeof ops), gops,
             si((double)w->info.bytes, bytes, sizeof bytes), gbps, pk);
     if (counters) {
@@ -109,14 +109,15 @@ int prof_write_table(FILE *f, const prof_report *r) {
   }
   free(order);
   fprintf(f,
-          "\ntotal       steps %.2f us (sum of medians) = %.1f%% of the "
-          "end-to-end median %.2f us\n"
-          "            (unprofiled runs: min %.2f, mean %.2f us; one clock "
-          "read, %.0f ns, taken off\n"
-          "            each step and each run)\n",
+          "\ntotal       steps %.2f us = %.1f%% of the end-to-end %.2f us\n"
+          "            (times: means over the quarter of the runs with the "
+          "shortest run times;\n"
+          "            unprofiled runs: min %.2f, median %.2f, mean %.2f us; "
+          "one clock read,\n"
+          "            %.0f ns, taken off each step and each run)\n",
           r->step_sum_us,
-          r->e2e_median_us > 0 ? 100 * r->step_sum_us / r->e2e_median_us : 0,
-          r->e2e_median_us, r->e2e_min_us, r->e2e_mean_us,
+          r->e2e_quiet_us > 0 ? 100 * r->step_sum_us / r->e2e_quiet_us : 0,
+          r->e2e_quiet_us, r->e2e_min_us, r->e2e_median_us, r->e2e_mean_us,
           sm->timer_overhead_ns);
   return ferror(f) != 0;
 }
@@ -179,10 +180,12 @@ int prof_write_json(FILE *f, const prof_report *r) {
   json_num(f, r->e2e_median_us);
   fputs(", \"mean\": ", f);
   json_num(f, r->e2e_mean_us);
+  fputs(", \"quiet\": ", f);
+  json_num(f, r->e2e_quiet_us);
   fputs("},\n  \"step_sum_us\": ", f);
   json_num(f, r->step_sum_us);
   fputs(",\n  \"step_sum_ratio\": ", f);
-  json_num(f, r->e2e_median_us > 0 ? r->step_sum_us / r->e2e_median_us : NAN);
+  json_num(f, r->e2e_quiet_us > 0 ? r->step_sum_us / r->e2e_quiet_us : NAN);
   fprintf(f, ",\n  \"peak\": {\"isa\": \"%s\", \"note\": ",
           peak_isa_name(r->isa));
   json_str(f, r->peak_note);
@@ -214,12 +217,14 @@ int prof_write_json(FILE *f, const prof_report *r) {
     json_num(f, p->mean_us);
     fputs(", \"max\": ", f);
     json_num(f, p->max_us);
+    fputs(", \"quiet\": ", f);
+    json_num(f, p->quiet_us);
     fputs("}, \"share\": ", f);
     json_num(f, w->share);
     fprintf(f, ", \"ops\": %llu, \"gops\": ", w->info.ops);
-    json_num(f, w->p.median_us > 0 ? w->gops : NAN);
+    json_num(f, w->p.quiet_us > 0 ? w->gops : NAN);
     fprintf(f, ", \"bytes\": %llu, \"gbps\": ", w->info.bytes);
-    json_num(f, w->p.median_us > 0 ? w->gbps : NAN);
+    json_num(f, w->p.quiet_us > 0 ? w->gbps : NAN);
     fputs(",\n     \"peak_gflops\": ", f);
     json_num(f, w->peak_pct >= 0 ? w->peak_gflops : NAN);
     fputs(", \"peak_percent\": ", f);
@@ -338,13 +343,13 @@ static void xml_text(FILE *f, const char *s) {
   }
 }
 
-/* Horizontal bars in plan order: one row per step, its median time. */
+/* Horizontal bars in plan order: one row per step, its quiet time. */
 int prof_write_svg(FILE *f, const prof_report *r) {
   enum { W = 1100, LABEL = 330, BAR_W = 470, ROW = 18, TOP = 84, LEG = 22 };
   double max = 0;
   bool seen[32] = {false};
   for (int i = 0; i < r->n_rows; i++) {
-    if (r->rows[i].p.median_us > max) max = r->rows[i].p.median_us;
+    if (r->rows[i].p.quiet_us > max) max = r->rows[i].p.quiet_us;
     unsigned t = r->rows[i].info.precision;
     if (t < 32) seen[t] = true;
   }
@@ -360,11 +365,11 @@ int prof_write_svg(FILE *f, const prof_report *r) {
   xml_text(f, r->engine_path);
   fputs("</text>\n", f);
   fprintf(f, "<text x=\"10\" y=\"38\" fill=\"#444\">%d steps, %d thread%s, "
-             "%s; median step times over %d runs; steps sum to %.2f us, "
-             "end-to-end median %.2f us</text>\n",
+             "%s; step times over the quietest quarter of %d runs; steps sum "
+             "to %.2f us, end-to-end %.2f us</text>\n",
           r->n_rows, r->threads, r->threads > 1 ? "s" : "",
           peak_isa_name(r->isa), r->iterations, r->step_sum_us,
-          r->e2e_median_us);
+          r->e2e_quiet_us);
   int lx = 10;
   for (unsigned t = 0; t < 32; t++) {
     if (!seen[t]) continue;
@@ -395,7 +400,7 @@ int prof_write_svg(FILE *f, const prof_report *r) {
             y + 11);
     xml_text(f, label);
     fputs("</text>\n", f);
-    double bw = BAR_W * w->p.median_us / max;
+    double bw = BAR_W * w->p.quiet_us / max;
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"13\" "
                "fill=\"%s\"><title>",
             LABEL, y + 1, bw > 0.5 ? bw : 0.5, color_of(w->info.precision));
@@ -404,7 +409,7 @@ int prof_write_svg(FILE *f, const prof_report *r) {
             dtype_name(w->info.precision));
     fprintf(f, "<text x=\"%.1f\" y=\"%d\" fill=\"#222\">%.2f us (%.1f%%) "
                "<tspan fill=\"#777\">",
-            LABEL + bw + 5, y + 11, w->p.median_us, 100 * w->share);
+            LABEL + bw + 5, y + 11, w->p.quiet_us, 100 * w->share);
     xml_text(f, w->info.op);
     fputs("</tspan></text>\n", f);
   }

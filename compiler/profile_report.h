@@ -11,7 +11,7 @@
 #include "ingot/ingot.h"
 #include "peak.h"
 
-#define PROF_JSON_VERSION 1
+#define PROF_JSON_VERSION 2
 
 /* One plan step with its measurements. */
 typedef struct prof_row {
@@ -19,8 +19,8 @@ typedef struct prof_row {
   ingot_step_info info;      /* borrowed from the engine */
   ingot_step_profile p;
   const char *family;        /* kernel family: "conv", "matmul", ... */
-  double share;              /* of the sum of the step medians */
-  double gops, gbps;         /* ops and bytes over the median time */
+  double share;              /* of the sum of the steps' quiet times */
+  double gops, gbps;         /* ops and bytes over the quiet time */
   double peak_gflops;        /* the ISA's peak at the step's threads; 0 n/a */
   double peak_pct;           /* gops of peak_gflops, %; < 0 n/a */
 } prof_row;
@@ -32,8 +32,9 @@ typedef struct prof_report {
   peak_isa isa;              /* the engine's instruction set */
   prof_row *rows;            /* plan order */
   int n_rows;
-  double step_sum_us;        /* sum of the step medians */
-  double e2e_min_us, e2e_median_us, e2e_mean_us; /* unprofiled runs */
+  double step_sum_us;        /* sum of the steps' quiet times */
+  /* unprofiled runs; quiet: the mean of their fastest quarter */
+  double e2e_min_us, e2e_median_us, e2e_mean_us, e2e_quiet_us;
   ingot_profile_summary summary;
   char peak_note[1100];      /* where the peak came from, or why none */
   const ingot_session *session; /* for the trace events */

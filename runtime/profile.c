@@ -8,7 +8,12 @@
  * thereby contains one clock read; that cost is measured when profiling
  * starts (median of back-to-back reads) and taken off every step time, so
  * the sum of the steps matches an unprofiled run even for models whose
- * steps last a few hundred nanoseconds.
+ * steps last a few hundred nanoseconds.  A step's quiet time is its mean
+ * over the quarter of the runs with the shortest totals.  Those add up to
+ * the quiet runs' mean, and they leave out interruptions by other
+ * processes (which lengthen whole runs) as long as a quarter of the runs
+ * escape them.  Step medians do not add up on a busy host: interruptions
+ * that hit most runs hit few samples of any one step.
  *
  * Tracing and counting need the threads of the pool: a probed step
  * (rt_pool_run_probed) calls rt_prof_chunk_begin/end on the thread that
@@ -467,6 +472,44 @@ void rt_prof_summary(const rt_prof *p, ingot_profile_summary *out) {
   out->events = p->n_events;
 }
 
+typedef struct {
+  int64_t total;
+  size_t run;
+} run_total;
+
+static int cmp_run_total(const void *a, const void *b) {
+  const run_total *x = a, *y = b;
+  if (x->total != y->total) return x->total < y->total ? -1 : 1;
+  return x->run < y->run ? -1 : x->run > y->run;
+}
+
+/* The mean of |v| (one step's times, in run order) over the quarter of
+ * the runs (at least one) with the shortest totals; the plain mean when
+ * out of memory.  The totals are sums of the corrected step times, so the
+ * steps' results add up to the mean total of those runs. */
+static double quiet_ns(const rt_prof *p, const int64_t *v) {
+  size_t n = p->timed_runs, m = p->n_steps;
+  run_total *r = malloc(n * sizeof *r);
+  size_t lo = 0, hi = n;
+  if (r) {
+    int64_t timer = (int64_t)(p->timer_ns + 0.5);
+    for (size_t k = 0; k < n; k++) {
+      int64_t t = 0;
+      for (size_t i = 0; i < m; i++) {
+        int64_t x = p->samples[k * m + i] - timer;
+        t += x > 0 ? x : 0;
+      }
+      r[k] = (run_total){t, k};
+    }
+    qsort(r, n, sizeof *r, cmp_run_total);
+    hi = n / 4 ? n / 4 : 1;
+  }
+  double sum = 0;
+  for (size_t k = lo; k < hi; k++) sum += (double)v[r ? r[k].run : k];
+  free(r);
+  return sum / (double)(hi - lo);
+}
+
 ingot_status rt_prof_step(const rt_prof *p, int step, ingot_step_profile *out) {
   memset(out, 0, sizeof *out);
   out->runs = (long long)p->timed_runs;
@@ -487,6 +530,7 @@ ingot_status rt_prof_step(const rt_prof *p, int step, ingot_step_profile *out) {
                 (int64_t)(p->timer_ns + 0.5);
     v[r] = x > 0 ? x : 0;
   }
+  out->quiet_us = quiet_ns(p, v) * 1e-3;
   qsort(v, n, sizeof *v, cmp_i64);
   double sum = 0;
   for (size_t r = 0; r < n; r++) sum += (double)v[r];

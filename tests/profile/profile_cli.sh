@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # profile_cli.sh MODE INGOT MODELS TMP — `ingot profile` tests.
 #   build   builds cnn, mobilenet and transformer engines into TMP
-#   models  per model: the steps' median times sum to within 10% of the
-#           end-to-end median (1 thread, 3000 profiled runs interleaved with
+#   models  per model: the steps' times sum to within 10% of the
+#           end-to-end latency (1 thread, 3000 profiled runs interleaved with
 #           3000 unprofiled ones), every step names nodes of the ONNX model,
 #           the Chrome trace has one step event per step per iteration, the
 #           table lists every step, the SVG has a bar per step

@@ -78,6 +78,7 @@ static void test_times(ingot_session *s, int steps) {
     CHECK(p.runs == RUNS);
     CHECK(p.threads == 1);
     CHECK(p.min_us >= 0 && p.min_us <= p.median_us);
+    CHECK(p.min_us <= p.quiet_us && p.quiet_us <= p.max_us);
     CHECK(p.median_us <= p.max_us && p.min_us <= p.mean_us &&
           p.mean_us <= p.max_us);
     total += p.median_us;

@@ -234,10 +234,13 @@ typedef struct ingot_profile_summary {
 ingot_status ingot_session_profile_summary(const ingot_session *session,
                                            ingot_profile_summary *out);
 
-/* Step |step| (plan order) over the runs recorded so far. */
+/* Step |step| (plan order) over the runs recorded so far.  quiet_us is
+ * its mean over the quarter of the runs with the shortest run times: the
+ * steps' quiet times add up to those runs' mean, which other processes
+ * disturb least. */
 typedef struct ingot_step_profile {
   long long runs;                  /* timed runs */
-  double min_us, median_us, mean_us, max_us;
+  double min_us, median_us, mean_us, max_us, quiet_us;
   int threads;                     /* threads the step is split over */
   long long counter_runs;          /* runs with counts from every thread */
   double cycles, instructions, cache_misses; /* per run, all threads */

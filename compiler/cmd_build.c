@@ -33,6 +33,7 @@ static const char *const help_build =
     "                   [--mcpu CPU]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
+    "                   [--no-fuse]\n"
     "\n"
     "Compiles MODEL (.onnx or .xml) into an engine file for this machine's\n"
     "CPU (or --mcpu): every step of the plan becomes machine code\n"
@@ -77,7 +78,10 @@ static const char *const help_build =
     "                        engine (ingot inspect ENGINE --ir STEP shows a\n"
     "                        step's); with FILE.ll (or --keep-ir=FILE) also\n"
     "                        write it to FILE\n"
-    "  --verbose             print the pass pipeline and what each pass did\n";
+    "  --verbose             print the pass pipeline and what each pass did\n"
+    "                        (and every fusion, with node names)\n"
+    "  --no-fuse             no fusion: one step per node (docs/fusion.md);\n"
+    "                        for comparing step counts and outputs\n";
 
 typedef struct dump_ctx {
   const char *engine_path;
@@ -111,7 +115,7 @@ int ingot_plugin_build(int argc, char **argv) {
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
   int n_consts = 0;
-  bool verbose = false, embed_ir = false;
+  bool verbose = false, embed_ir = false, no_fuse = false;
   cli_shapes so = {0};
   /* --int8 and calibration */
   quant_override ovr[CLI_MAX_INPUTS];
@@ -203,6 +207,8 @@ int ingot_plugin_build(int argc, char **argv) {
       keep_ir = a + 10;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       verbose = true;
+    } else if (strcmp(a, "--no-fuse") == 0) {
+      no_fuse = true;
     } else if (strcmp(a, "--const-input") == 0 && i + 1 < argc) {
       if (n_consts == CLI_MAX_INPUTS) {
         cli_free_shapes(&so);
@@ -293,6 +299,7 @@ int ingot_plugin_build(int argc, char **argv) {
   }
   dump_ctx dc = {out};
   pass_options po = {.nhwc = true,
+                     .no_fuse = no_fuse,
                      .verify = true,
                      .log = verbose ? stderr : NULL,
                      .dump_stage = dump,

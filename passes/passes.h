@@ -59,5 +59,6 @@ ingot_status pass_qdq_fold(ir_graph *g, const pass_options *opt);
 ingot_status pass_layout(ir_graph *g, const pass_options *opt);
 ingot_status pass_fuse_gelu(ir_graph *g, const pass_options *opt);
 ingot_status pass_fuse_layernorm(ir_graph *g, const pass_options *opt);
+ingot_status pass_fuse_reduce(ir_graph *g, const pass_options *opt);
 
 #endif /* INGOT_PASSES_H */

@@ -19,7 +19,8 @@
  *     which follows its input, and not layers --layer-precision names).
  *     Sensitivity: each candidate int8 alone, the rest fp32, on the
  *     calibration feeds: the lowest output SQNR against fp32 and the top-1
- *     agreement of the first output.  Ranked most damaging first (lowest
+ *     agreement of the classifier outputs ([N, classes], as ingot compare;
+ *     the first output's last axis when there is none).  Ranked most damaging first (lowest
  *     SQNR).
  *  4. With a target: k = 0, 1, 2, ... of the ranked layers fall back to
  *     fp32 (the k most damaging) until the target holds on the held-out
@@ -187,6 +188,13 @@ static ingot_status evaluate(const ir_graph *qg, const feedset *f,
   ir_value *o = calloc(no ? no : 1, sizeof *o);
   ingot_status s = (!sig || !err || !o) ? oom() : NULL;
   size_t rows = 0, agree = 0;
+  /* top-1 over the classifier outputs ([N, classes], as ingot compare);
+   * with none, over the first output's last axis. */
+  bool any_cls = false;
+  for (uint32_t i = 0; i < no; i++) {
+    const ir_tensor *t = &qg->tensors[qg->outputs[i]];
+    any_cls |= t->shape.rank == 2 && t->shape.dims[1] > 1;
+  }
   for (size_t k = 0; !s && k < f->n; k++) {
     s = ir_interp_run(qg, f->in[k], o, NULL);
     if (s) break;
@@ -202,7 +210,8 @@ static ingot_status evaluate(const ir_graph *qg, const feedset *f,
         sig[i] += (double)a[e] * a[e];
         err[i] += d * d;
       }
-      if (i == 0 && r->shape.rank > 0 && n) {
+      bool cls = r->shape.rank == 2 && r->shape.dims[1] > 1;
+      if ((cls || (!any_cls && i == 0)) && r->shape.rank > 0 && n) {
         size_t last = (size_t)r->shape.dims[r->shape.rank - 1];
         for (size_t row = 0; last && row < n / last; row++) {
           size_t ia = 0, ib = 0;
@@ -260,6 +269,12 @@ static ingot_status variant(search *S, const int8_t *mask, quant_report *rep,
   ingot_status s = pass_quantize(c, &po);
   if (!s) s = pass_qdq_fold(c, &po);
   if (!s && f) s = evaluate(c, f, m);
+  /* The rows name the copy's nodes: point them at |g|'s (row i is node
+   * i + 1 of the graph before quantisation, the same ids in both). */
+  for (int i = 0; rep && i < rep->n; i++)
+    rep->rows[i].node = (uint32_t)i + 1 < S->g->n_nodes
+                            ? S->g->nodes[i + 1].name
+                            : "";
   ir_graph_destroy(c);
   return s;
 }

@@ -216,21 +216,38 @@ static ingot_status check_overrides(const ir_graph *g, const quant_options *q) {
     if (found) continue;
     char want[256], close[600] = "";
     snprintf(want, sizeof want, "%.*s", (int)o->len, o->node);
-    int n_close = 0;
+    /* The 5 nearest names by edit distance, within a third of the name's
+     * length (at least 2), or containing it / contained in it. */
     int tol = (int)strlen(want) / 3 > 2 ? (int)strlen(want) / 3 : 2;
-    for (int pass = 0; pass < 2 && n_close < 5; pass++)
-      for (ir_node_id nid = 1; nid < g->n_nodes && n_close < 5; nid++) {
-        const char *nm = g->nodes[nid].name;
-        if (!*nm) continue;
-        bool sub = strstr(nm, want) || strstr(want, nm);
-        int dist = edit_distance(nm, want);
-        /* pass 0: within the tolerance; pass 1: substrings */
-        if (pass == 0 ? dist > tol : (!sub || dist <= tol)) continue;
-        size_t used = strlen(close);
-        snprintf(close + used, sizeof close - used, "%s'%s'",
-                 n_close ? ", " : "", nm);
-        n_close++;
+    ir_node_id best[5];
+    int best_d[5], n_close = 0;
+    for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
+      const char *nm = g->nodes[nid].name;
+      if (!*nm) continue;
+      int dist = edit_distance(nm, want);
+      if (dist > tol && !strstr(nm, want) && !strstr(want, nm)) continue;
+      bool dup = false;
+      for (int k = 0; k < n_close && !dup; k++)
+        dup = !strcmp(g->nodes[best[k]].name, nm);
+      if (dup) continue;
+      int at = n_close < 5 ? n_close++ : 5;
+      while (at > 0 && best_d[at - 1] > dist) {
+        if (at < 5) {
+          best[at] = best[at - 1];
+          best_d[at] = best_d[at - 1];
+        }
+        at--;
       }
+      if (at < 5) {
+        best[at] = nid;
+        best_d[at] = dist;
+      }
+    }
+    for (int k = 0; k < n_close; k++) {
+      size_t used = strlen(close);
+      snprintf(close + used, sizeof close - used, "%s'%s'", k ? ", " : "",
+               g->nodes[best[k]].name);
+    }
     return ingot_make_status(
         INGOT_INVALID_ARGUMENT,
         "--layer-precision %s: the model has no node named '%s'%s%s%s",

@@ -877,40 +877,43 @@ def fmt_ms(x):
 
 
 def plots(rows, threads_all, outdir):
+    """docs/peers-batch{1,8}.png: median latency per model and tool, one
+    panel per thread count, log scale."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     out = []
     for b in (1, 8):
-        sub = [r for r in rows if r["batch"] == b]
+        sub = [r for r in rows if int(r["batch"]) == b]
         if not sub:
             continue
         names = []
         for r in sub:
             if r["model"] not in names:
                 names.append(r["model"])
-        fig, axes = plt.subplots(1, 2, figsize=(13, 0.55 * len(names) * 1.6 + 1.5),
-                                 sharey=True)
+        fig, axes = plt.subplots(1, 2, figsize=(13, 0.9 * len(names) + 2.0), sharey=True)
+        h = 0.8 / len(TOOLS)
         for ax, t in zip(axes, (1, threads_all)):
-            h = 0.8 / len(TOOLS)
             for k, (tool, prec) in enumerate(TOOLS):
                 ys, xs = [], []
                 for i, m in enumerate(names):
-                    r = [r for r in sub if r["model"] == m and r["threads"] == t and
+                    r = [r for r in sub if r["model"] == m and int(r["threads"]) == t and
                          r["tool"] == tool and r["precision"] == prec]
                     if r and r[0].get("median_ms"):
                         ys.append(i + k * h)
                         xs.append(float(r[0]["median_ms"]))
-                ax.barh(ys, xs, height=h, label="%s %s" % (TOOL_NAMES[tool], prec))
+                ax.barh(ys, xs, height=h, color="C%d" % k,
+                        label="%s %s" % (TOOL_NAMES[tool], prec))
             ax.set_xscale("log")
             ax.set_title("batch %d, %d thread%s" % (b, t, "" if t == 1 else "s"))
             ax.set_xlabel("median latency, ms (log scale; shorter is faster)")
-            ax.set_yticks([i + 0.4 - h / 2 for i in range(len(names))])
-            ax.set_yticklabels(names)
-            ax.invert_yaxis()
             ax.grid(axis="x", alpha=0.3)
-        axes[1].legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
+        axes[0].set_yticks([i + 0.4 - h / 2 for i in range(len(names))])
+        axes[0].set_yticklabels(names)
+        axes[0].invert_yaxis()  # shared: once turns both
+        hs, ls = axes[0].get_legend_handles_labels()
+        fig.legend(hs, ls, loc="lower center", ncol=len(TOOLS), fontsize=8)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
         path = os.path.join(outdir, "peers-batch%d.png" % b)
         fig.savefig(path, dpi=80)
         plt.close(fig)
@@ -1098,6 +1101,12 @@ def report(rows, args, meta, threads_all):
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--worker":
         return worker(json.loads(sys.argv[2]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--replot":  # the PNGs again, from the CSV
+        with open(os.path.join(RESULTS, "peers.csv")) as f:
+            rows = list(csv.DictReader(f))
+        print("\n".join(plots(rows, max(int(r["threads"]) for r in rows),
+                              os.path.join(ROOT, "docs"))))
+        return
     ap = argparse.ArgumentParser(description="Ingot against ONNX Runtime, OpenVINO and "
                                  "PyTorch on real models (run it through bench/run).")
     ap.add_argument("--quick", action="store_true",
@@ -1111,7 +1120,7 @@ def main():
     if args.rounds is None:
         args.rounds = 3
     if args.budget is None:
-        args.budget = 0.25 if args.quick else 0.4
+        args.budget = 0.25 if args.quick else 0.3
     if not os.path.exists(INGOT):
         sys.exit("bench/run: %s is missing: build Ingot first (cmake --build build)" % INGOT)
     threads_all = os.cpu_count()

@@ -31,5 +31,10 @@ typedef struct peak_result {
  * 0.1 s) and added to it.  INCOMPATIBLE when this CPU cannot run |isa|.
  * A cache that cannot be read or written is not an error. */
 ingot_status peak_gflops(peak_isa isa, int threads, peak_result *out);
+/* peak_gflops without the cache lookup: measures now and appends the
+ * result to the cache, where a later line for the same CPU, ISA and
+ * thread count overrides an earlier one.  For a cached peak that a
+ * measured step exceeds, which can only be stale. */
+ingot_status peak_gflops_measure(peak_isa isa, int threads, peak_result *out);
 
 #endif

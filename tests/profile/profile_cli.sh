@@ -5,7 +5,8 @@
 #           end-to-end latency (1 thread, 3000 profiled runs interleaved with
 #           3000 unprofiled ones), every step names nodes of the ONNX model,
 #           the Chrome trace has one step event per step per iteration, the
-#           table lists every step, the SVG has a bar per step
+#           table lists every step, the SVG has a bar per step; a
+#           stale cached peak (below what a step achieves) is measured again
 #   bad     missing, foreign, truncated, corrupt and incompatible engines
 #           and bad options: exit 1 (2 for usage) with a clear message
 set -euo pipefail
@@ -37,6 +38,14 @@ models)
            awk '/^step /{t=1; next} /^total/{t=0} t && NF' | wc -l)
     [ "$rows" -eq "$steps" ] || fail "$m: table has $rows rows for $steps steps"
   done
+  # a cached peak that a step exceeds is stale: profile measures again
+  cache=$XDG_CACHE_HOME/ingot/peak.txt
+  awk '!/^#/ {$4 = "0.50"} {print}' "$cache" >"$cache.low"
+  mv "$cache.low" "$cache"
+  out=$("$ingot" profile "$tmp/cnn.ingot" --threads 1 --iterations 20)
+  grep -Eq '^peak .* 1 thread [0-9.]+ GFLOP/s \(measured now\)' <<<"$out" ||
+    fail "a stale cached peak of 0.5 GFLOP/s was not measured again: $(grep '^peak' <<<"$out")"
+  grep -q '1 thread 0.5 GFLOP/s' <<<"$out" && fail "the stale peak is still used"
   "$ingot" profile "$tmp/cnn.ingot" --iterations 50 --format svg \
     --output "$tmp/cnn.svg"
   $check svg "$tmp/cnn.svg" 19

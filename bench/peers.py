@@ -1132,6 +1132,7 @@ def main():
             "batches": batches, "threads": threads, "versions": versions(),
             "command": "bench/run" + (" --quick" if args.quick else "")}
     os.makedirs(WORK, exist_ok=True)
+    os.chdir(WORK)  # ORT's quant_pre_process leaves temporary files in the cwd
     ms = models(args)
     meta["n_calib"], meta["n_eval"] = len(ms[0].calib), len(ms[0].eval)
     rows = []

@@ -72,6 +72,8 @@ expect 1 "--accuracy-target sqnr=abc: write sqnr=DB" -- "${b[@]}" -o "$tmp/x.ing
 expect 1 "top1 is a fraction in \(0, 1\]" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target top1=2
 expect 2 "need --calib DATA" -- "$ingot" build "$cnn" -o "$tmp/x.ingot" --int8 --accuracy-target sqnr=30
 expect 2 "go with --int8" -- "$ingot" build "$cnn" -o "$tmp/x.ingot" --accuracy-target sqnr=30
+expect 2 "--calib-cache does not go with --accuracy-target" -- "${b[@]}" -o "$tmp/x.ingot" \
+  --accuracy-target sqnr=30 --calib-cache "$tmp/cache.txt"
 expect 2 "--best-effort goes with --accuracy-target" -- "${b[@]}" -o "$tmp/x.ingot" --best-effort
 
 # --- the accuracy search on the outlier transformer -------------------

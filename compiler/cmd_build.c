@@ -17,6 +17,8 @@
 #include "build.h"
 #include "calibrate.h"
 #include "cli.h"
+#include "engine_format.h"
+#include "gpu.h"
 #include "passes.h"
 #include "quantize.h"
 #include "xml.h"
@@ -32,7 +34,7 @@ static const char *const help_build =
     "                   [--layer-precision NAME=fp32|int8|bf16] [--strict-precision]\n"
     "                   [--accuracy-target sqnr=DB|top1=FRAC] [--best-effort]\n"
     "                   [--sensitivity-report FILE]\n"
-    "                   [--mcpu CPU]\n"
+    "                   [--mcpu CPU] [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
     "\n"
@@ -85,6 +87,14 @@ static const char *const help_build =
     "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
     "                        skylake-avx512, cascadelake, icelake-server,\n"
     "                        sapphirerapids, graniterapids\n"
+    "  --target cuda         also compile every step for NVIDIA GPUs: PTX per\n"
+    "                        --sm (and cubins when ptxas is found) in the\n"
+    "                        engine; the plan is the generic x86-64 one, so\n"
+    "                        the engine runs on the CPU too (cpu,cuda is the\n"
+    "                        same).  GPU kernels exist for int8 conv/GEMM,\n"
+    "                        depthwise and layout steps (docs/gpu.md)\n"
+    "  --sm LIST             GPU architectures, e.g. 80,86,89,90 (the\n"
+    "                        default); LLVM 19 + ptxas 13 take 75..90\n"
     "  --shapes NAME:DIMS    fix symbolic input dims, e.g. input:1x3x224x224\n"
     "  --const-input NAME=FILE\n"
     "                        freeze input NAME to the value in FILE (.npy or\n"
@@ -132,6 +142,12 @@ int ingot_plugin_build(int argc, char **argv) {
   int n_consts = 0;
   bool verbose = false, embed_ir = false;
   cli_shapes so = {0};
+  /* --target cuda */
+  bool gpu = false;
+  const char *sm_list = NULL;
+  uint32_t sms[INGOT_GPU_MAX_SM];
+  size_t n_sms = 0;
+  char gpu_note[256] = "";
   /* --int8 and calibration */
   quant_override ovr[CLI_MAX_INPUTS];
   quant_report report = {0};
@@ -222,6 +238,20 @@ int ingot_plugin_build(int argc, char **argv) {
       qo.sensitivity_report = argv[++i];
     } else if (strcmp(a, "--mcpu") == 0 && i + 1 < argc) {
       mcpu = argv[++i];
+    } else if (strcmp(a, "--target") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (strcmp(v, "cpu") == 0) {
+        gpu = false;
+      } else if (strcmp(v, "cuda") == 0 || strcmp(v, "cpu,cuda") == 0 ||
+                 strcmp(v, "cuda,cpu") == 0) {
+        gpu = true;
+      } else {
+        cli_free_shapes(&so);
+        return cli_usage_error("build", "--target %s: use cpu, cuda or "
+                               "cpu,cuda", v);
+      }
+    } else if (strcmp(a, "--sm") == 0 && i + 1 < argc) {
+      sm_list = argv[++i];
     } else if (strcmp(a, "--dump-ir") == 0 && i + 1 < argc) {
       dump = argv[++i];
     } else if (strcmp(a, "--keep-ir") == 0) {
@@ -253,6 +283,24 @@ int ingot_plugin_build(int argc, char **argv) {
     } else {
       cli_free_shapes(&so);
       return cli_usage_error("build", "unexpected argument '%s'", a);
+    }
+  }
+  if (sm_list && !gpu) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s", "--sm goes with --target cuda");
+  }
+  if (gpu && mcpu) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--mcpu does not go with --target cuda (a GPU "
+                           "engine's CPU code is for the generic x86-64)");
+  }
+  if (gpu) {
+    ingot_status ss = cg_gpu_parse_sm(sm_list ? sm_list : "80,86,89,90", sms,
+                                      INGOT_GPU_MAX_SM, &n_sms);
+    if (ss) {
+      cli_free_shapes(&so);
+      return cli_fail(ss);
     }
   }
   if (!model || !out) {
@@ -375,11 +423,16 @@ int ingot_plugin_build(int argc, char **argv) {
                          .command_line = cmdline,
                          .log = verbose ? stderr : NULL,
                          .ir_out = keep_ir ? &ir_text : NULL,
-                         .embed_ir = embed_ir};
+                         .embed_ir = embed_ir,
+                         .gpu_sm = gpu ? sms : NULL,
+                         .n_gpu_sm = n_sms,
+                         .gpu_note = gpu_note,
+                         .gpu_note_cap = sizeof gpu_note};
   void *bytes = NULL;
   size_t size = 0;
   if (!s) s = cg_build_engine(g, &bo, &bytes, &size);
   if (!s) s = write_file(out, bytes, size);
+  if (!s && gpu_note[0]) fprintf(stderr, "ingot build: note: %s\n", gpu_note);
   if (!s && keep_ir) s = write_file(keep_ir, ir_text, strlen(ir_text));
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!s)

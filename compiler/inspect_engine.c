@@ -151,6 +151,92 @@ static void print_bytes_line(const char *what, long long v, long long of) {
   printf("\n");
 }
 
+/* GPU engines (--target cuda, format 1.3): the PTX/cubin sms and, per
+ * step, its GPU kernel, launch and ptxas -v's registers / shared memory /
+ * spills for each cubin. */
+static void jstr(const char *s);
+static void jkey(const char *k);
+
+/* "gpu": null, or {"ptx":[{"sm","ptx_version"}],"cubin_sm":[...],
+ * "steps":[{"kernel","grid","block","shared_bytes","ptxas":[{"sm",
+ * "registers","shared_bytes","stack_bytes","spill_stores","spill_loads"}]}]}
+ * (docs/inspect-format.md). */
+static void json_gpu(const ev_engine *e) {
+  const rt_gpu_view *g = &e->gpu;
+  printf(",\"gpu\":");
+  if (!g->plan.step_count) {
+    printf("null");
+    return;
+  }
+  printf("{\"ptx\":[");
+  for (uint32_t i = 0; i < g->n_ptx; i++)
+    printf("%s{\"sm\":%u,\"ptx_version\":\"%u.%u\"}", i ? "," : "",
+           g->ptx[i].sm, g->ptx[i].ptx_version / 10,
+           g->ptx[i].ptx_version % 10);
+  printf("],\"cubin_sm\":[");
+  for (uint32_t i = 0; i < g->n_cubin; i++)
+    printf("%s%u", i ? "," : "", g->cubin[i].sm);
+  printf("],\"steps\":[");
+  for (uint32_t k = 0; k < g->plan.step_count; k++) {
+    ingot_gpu_step st = rt_gpu_step(g, k);
+    printf("%s{", k ? "," : ""), jkey("kernel"), jstr(st.kernel);
+    printf(",\"entry\":"), jstr(st.entry);
+    printf(",\"grid\":[%u,%u,%u],\"block\":[%u,%u,%u],\"shared_bytes\":%u,"
+           "\"ptxas\":[",
+           st.grid[0], st.grid[1], st.grid[2], st.block[0], st.block[1],
+           st.block[2], st.shared_bytes);
+    for (uint32_t i = 0; i < g->plan.sm_count; i++) {
+      ingot_gpu_kernel_info in = rt_gpu_info(g, i, k);
+      printf("%s{\"sm\":%u,\"registers\":%u,\"shared_bytes\":%u,"
+             "\"stack_bytes\":%u,\"spill_stores\":%u,\"spill_loads\":%u}",
+             i ? "," : "", g->plan.sms[i], in.registers, in.shared_bytes,
+             in.stack_bytes, in.spill_stores, in.spill_loads);
+    }
+    printf("]}");
+  }
+  printf("]}");
+}
+
+static void print_gpu(const ev_engine *e) {
+  const rt_gpu_view *g = &e->gpu;
+  if (!g->plan.step_count) return;
+  printf("gpu: PTX for");
+  for (uint32_t i = 0; i < g->n_ptx; i++)
+    printf(" sm_%u (PTX %u.%u)%s", g->ptx[i].sm, g->ptx[i].ptx_version / 10,
+           g->ptx[i].ptx_version % 10, i + 1 < g->n_ptx ? "," : "");
+  if (g->n_cubin) {
+    printf("; cubins for");
+    for (uint32_t i = 0; i < g->n_cubin; i++) printf(" sm_%u", g->cubin[i].sm);
+    printf("\n");
+  } else {
+    printf("; no cubins (built without ptxas: the driver compiles the "
+           "PTX)\n");
+  }
+  printf("  %-4s %-12s %-14s %-8s %6s", "#", "kernel", "grid", "block",
+         "smem");
+  for (uint32_t i = 0; i < g->plan.sm_count; i++)
+    printf("  sm_%u regs/smem/spill-st/spill-ld", g->plan.sms[i]);
+  printf("\n");
+  for (uint32_t k = 0; k < g->plan.step_count; k++) {
+    ingot_gpu_step st = rt_gpu_step(g, k);
+    char grid[48], block[32];
+    snprintf(grid, sizeof grid, "%ux%ux%u", st.grid[0], st.grid[1],
+             st.grid[2]);
+    snprintf(block, sizeof block, "%u", st.block[0] * st.block[1] *
+                                            st.block[2]);
+    printf("  %-4u %-12s %-14s %-8s %6u", k, st.kernel, grid, block,
+           st.shared_bytes);
+    for (uint32_t i = 0; i < g->plan.sm_count; i++) {
+      ingot_gpu_kernel_info in = rt_gpu_info(g, i, k);
+      char cell[64];
+      snprintf(cell, sizeof cell, "%u/%u/%u/%u", in.registers,
+               in.shared_bytes, in.spill_stores, in.spill_loads);
+      printf("  %-34s", cell);
+    }
+    printf("\n");
+  }
+}
+
 static void print_text(const report *r) {
   const ev_engine *e = &r->e;
   const ingot_file_header *h = &e->header;
@@ -216,6 +302,7 @@ static void print_text(const report *r) {
     printf("%s\n", first ? "-" : "");
   }
 
+  print_gpu(e);
   printf("precision: requested %s", r->requested);
   if (*r->req_why) printf(" (%s)", r->req_why);
   printf("\n");
@@ -358,6 +445,7 @@ static void print_json(const report *r) {
   printf(",\"weights_bytes\":%llu,\"code_bytes\":%llu}",
          (unsigned long long)h->weights_size,
          (unsigned long long)h->code_size);
+  json_gpu(e);
   printf(",\"tensors\":[");
   for (uint32_t i = 0; i < e->n_inputs + e->n_outputs; i++) {
     const ev_tensor *t = &e->tensors[i];

@@ -331,6 +331,16 @@ int ingot_plugin_build(int argc, char **argv) {
                            "--accuracy-target and --sensitivity-report need "
                            "--calib DATA");
   }
+  if (search && co.cache) {
+    /* The cache does not record which feeds made it; the search needs
+     * ranges from the calibration feeds only, not the held-out ones. */
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--calib-cache does not go with --accuracy-target "
+                           "or --sensitivity-report: they calibrate on the "
+                           "first three quarters of --calib and hold the "
+                           "rest out, which a cache cannot tell apart");
+  }
   if (qo.best_effort && qo.target.kind == QUANT_TARGET_NONE) {
     cli_free_shapes(&so);
     return cli_usage_error("build", "%s",

@@ -30,7 +30,7 @@ static const char *const help_build =
     "                   [--calib-method M] [--calib-cache FILE]\n"
     "                   [--preprocess SPEC] [--act-scheme u8|s8]\n"
     "                   [--layer-precision NAME=fp32|int8] [--strict-precision]\n"
-    "                   [--mcpu CPU]\n"
+    "                   [--mcpu CPU] [--amx auto|always|never]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
     "\n"
@@ -66,6 +66,11 @@ static const char *const help_build =
     "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
     "                        skylake-avx512, cascadelake, icelake-server,\n"
     "                        sapphirerapids, graniterapids\n"
+    "  --amx auto|always|never\n"
+    "                        where the target has AMX-INT8: int8 layers\n"
+    "                        large enough to fill its tiles (auto, the\n"
+    "                        default; docs/int8.md), every layer it can\n"
+    "                        run, or none (AVX-512 VNNI instead)\n"
     "  --shapes NAME:DIMS    fix symbolic input dims, e.g. input:1x3x224x224\n"
     "  --const-input NAME=FILE\n"
     "                        freeze input NAME to the value in FILE (.npy or\n"
@@ -110,7 +115,7 @@ int ingot_plugin_build(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *mcpu = NULL, *dump = NULL,
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
-  int n_consts = 0;
+  int n_consts = 0, amx = CG_AMX_AUTO;
   bool verbose = false, embed_ir = false;
   cli_shapes so = {0};
   /* --int8 and calibration */
@@ -192,6 +197,17 @@ int ingot_plugin_build(int argc, char **argv) {
       qo.strict = true;
     } else if (strcmp(a, "--mcpu") == 0 && i + 1 < argc) {
       mcpu = argv[++i];
+    } else if (strcmp(a, "--amx") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      amx = !strcmp(v, "auto") ? CG_AMX_AUTO
+            : !strcmp(v, "always") ? CG_AMX_ALWAYS
+            : !strcmp(v, "never") ? CG_AMX_NEVER : -1;
+      if (amx < 0) {
+        cli_free_shapes(&so);
+        return cli_usage_error("build",
+                               "--amx takes auto, always or never, not '%s'",
+                               v);
+      }
     } else if (strcmp(a, "--dump-ir") == 0 && i + 1 < argc) {
       dump = argv[++i];
     } else if (strcmp(a, "--keep-ir") == 0) {
@@ -305,7 +321,8 @@ int ingot_plugin_build(int argc, char **argv) {
                          .command_line = cmdline,
                          .log = verbose ? stderr : NULL,
                          .ir_out = keep_ir ? &ir_text : NULL,
-                         .embed_ir = embed_ir};
+                         .embed_ir = embed_ir,
+                         .amx = amx};
   void *bytes = NULL;
   size_t size = 0;
   if (!s) s = cg_build_engine(g, &bo, &bytes, &size);

@@ -58,7 +58,8 @@ static const char *const help_profile =
 enum { FMT_TABLE, FMT_JSON, FMT_CHROME, FMT_SVG };
 static const char *const format_names[] = {"table", "json", "chrome", "svg"};
 
-/* Kernel template prefixes -> families (codegen/kernels/generic/<f>.c). */
+/* Kernel template prefixes -> families (codegen/kernels/generic/<f>.c);
+ * the first matching prefix wins. */
 static const struct {
   const char *prefix, *family;
 } families[] = {
@@ -66,8 +67,9 @@ static const struct {
     {"k_ew", "elementwise"},  {"k_pool", "pool"},
     {"k_norm", "norm"},       {"k_red", "reduce"},
     {"k_mv", "movement"},     {"k_rs", "resize"},
+    {"k_qconv", "conv"},      {"k_ql_", "elementwise"},
     {"k_q", "quant"},         {"k_plan_relayout", "layout"},
-    {"k_plan_copy", "copy"},
+    {"k_plan_copy", "copy"},  {"k_pad_", "copy"},
 };
 
 static const char *family_of(const char *kernel) {

@@ -29,7 +29,9 @@ static const char *const help_build =
     "usage: ingot build MODEL -o ENGINE [--fp32 | --int8 [--calib DATA]]\n"
     "                   [--calib-method M] [--calib-cache FILE]\n"
     "                   [--preprocess SPEC] [--act-scheme u8|s8]\n"
-    "                   [--layer-precision NAME=fp32|int8] [--strict-precision]\n"
+    "                   [--layer-precision NAME=fp32|int8|bf16] [--strict-precision]\n"
+    "                   [--accuracy-target sqnr=DB|top1=FRAC] [--best-effort]\n"
+    "                   [--sensitivity-report FILE]\n"
     "                   [--mcpu CPU] [--amx auto|always|never]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
@@ -57,11 +59,28 @@ static const char *const help_build =
     "                        layout=nchw\n"
     "  --act-scheme u8|s8    activations uint8 asymmetric (default) or int8\n"
     "                        symmetric; weights are int8 per channel\n"
-    "  --layer-precision NAME=fp32|int8\n"
-    "                        override one layer (the model's node name);\n"
-    "                        repeatable\n"
+    "  --layer-precision NAME=fp32|int8|bf16\n"
+    "                        override layers (the model's node names; globs\n"
+    "                        * ? [..] allowed; a name no node has is an\n"
+    "                        error listing close ones); repeatable, the last\n"
+    "                        match wins.  bf16 has no kernels yet: such\n"
+    "                        layers run fp32 with a note\n"
     "  --strict-precision    fail instead of running a layer that was\n"
-    "                        requested int8 (and has an int8 form) in float\n"
+    "                        requested int8 (and has an int8 form) or bf16\n"
+    "                        in float\n"
+    "  --accuracy-target sqnr=DB|top1=FRAC\n"
+    "                        rank layers by the output damage each does alone\n"
+    "                        in int8 (on the calibration feeds), then keep the\n"
+    "                        most damaging in fp32, fewest first, until the\n"
+    "                        lowest output SQNR (dB) or the top-1 agreement\n"
+    "                        with fp32 reaches the target on the held-out\n"
+    "                        last quarter of --calib (docs/accuracy.md)\n"
+    "  --best-effort         with an unreachable target: build the best\n"
+    "                        configuration found instead of failing\n"
+    "  --sensitivity-report FILE\n"
+    "                        write each layer's output SQNR when only it is\n"
+    "                        int8: FILE (CSV) and an SVG bar chart beside it\n"
+    "                        (FILE.csv -> FILE.svg, else FILE.svg)\n"
     "  --mcpu CPU            target CPU: native (default), x86-64,\n"
     "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
     "                        skylake-avx512, cascadelake, icelake-server,\n"
@@ -162,9 +181,10 @@ int ingot_plugin_build(int argc, char **argv) {
       continue;
     } else if (strcmp(a, "--best") == 0) {
       cli_free_shapes(&so);
-      return cli_usage_error("build", "%s: automatic precision search is not "
-                             "in this version; use --int8 (with "
-                             "--layer-precision) or --fp32", a);
+      return cli_usage_error("build", "%s: not in this version; use --int8 "
+                             "--calib DATA --accuracy-target sqnr=DB|"
+                             "top1=FRAC (accuracy-driven mixed precision) "
+                             "or --fp32", a);
     } else if (strcmp(a, "--int8") == 0) {
       qo.int8 = true;
     } else if (strcmp(a, "--calib") == 0 && i + 1 < argc) {
@@ -195,6 +215,16 @@ int ingot_plugin_build(int argc, char **argv) {
       qo.n_overrides++;
     } else if (strcmp(a, "--strict-precision") == 0) {
       qo.strict = true;
+    } else if (strcmp(a, "--accuracy-target") == 0 && i + 1 < argc) {
+      ingot_status s = quant_parse_target(argv[++i], &qo.target);
+      if (s) {
+        cli_free_shapes(&so);
+        return cli_fail(s);
+      }
+    } else if (strcmp(a, "--best-effort") == 0) {
+      qo.best_effort = true;
+    } else if (strcmp(a, "--sensitivity-report") == 0 && i + 1 < argc) {
+      qo.sensitivity_report = argv[++i];
     } else if (strcmp(a, "--mcpu") == 0 && i + 1 < argc) {
       mcpu = argv[++i];
     } else if (strcmp(a, "--amx") == 0 && i + 1 < argc) {
@@ -246,13 +276,27 @@ int ingot_plugin_build(int argc, char **argv) {
     return cli_usage_error("build", "%s", !model ? "missing MODEL" : "missing -o ENGINE");
   }
   bool calib_opts = co.cache || co.preprocess || calib_method;
+  bool search = qo.target.kind != QUANT_TARGET_NONE || qo.sensitivity_report;
   if (!qo.int8 && (co.data || calib_opts || qo.n_overrides || qo.strict ||
-                   qo.act)) {
+                   qo.act || search || qo.best_effort)) {
     cli_free_shapes(&so);
     return cli_usage_error("build", "%s",
                            "--calib, --calib-method, --calib-cache, "
-                           "--preprocess, --act-scheme, --layer-precision "
-                           "and --strict-precision go with --int8");
+                           "--preprocess, --act-scheme, --layer-precision, "
+                           "--strict-precision, --accuracy-target, "
+                           "--best-effort and --sensitivity-report go with "
+                           "--int8");
+  }
+  if (search && !co.data) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--accuracy-target and --sensitivity-report need "
+                           "--calib DATA");
+  }
+  if (qo.best_effort && qo.target.kind == QUANT_TARGET_NONE) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--best-effort goes with --accuracy-target");
   }
   if (!co.data && calib_opts) {
     cli_free_shapes(&so);
@@ -269,6 +313,22 @@ int ingot_plugin_build(int argc, char **argv) {
     }
   }
   co.log = verbose ? stderr : NULL;
+  for (int i = 0; i < qo.n_overrides && !qo.target_bf16; i++) {
+    if (ovr[i].prec != QUANT_P_BF16) continue;
+    cg_target tg;
+    char feats[512];
+    ingot_status s = mcpu && strcmp(mcpu, "native") != 0
+                         ? cg_target_named(mcpu, &tg)
+                         : cg_target_host(&tg);
+    if (s) {
+      cli_free_shapes(&so);
+      return cli_fail(s);
+    }
+    qo.target_bf16 =
+        strstr(cg_features_str(tg.cpu_features, feats, sizeof feats),
+               "bf16") != NULL;
+    break;
+  }
   if (co.data) qo.calib = &co;
   if (dump) {
     bool known = strcmp(dump, "import") == 0;
@@ -339,6 +399,7 @@ int ingot_plugin_build(int argc, char **argv) {
   free(ir_text);
   calib_table_free(&table);
   quant_report_free(&report);
+  quant_search_free(&qo);
   ir_graph_destroy(g);
   return rc;
 }

@@ -29,10 +29,12 @@
  * The calibrate pass (also here) only calls quant_options.collect, so this
  * library does not depend on how the ranges are measured.
  */
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dataset.h"
 #include "params.h"
 #include "passes.h"
 #include "quantize.h"
@@ -75,6 +77,11 @@ static qclass classify(ir_op op) {
   }
 }
 
+bool quant_has_int8_form(ir_op op) {
+  qclass c = classify(op);
+  return c != QC_NONE && c != QC_PASS;
+}
+
 static ingot_status oom(void) {
   return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
 }
@@ -86,6 +93,7 @@ static ingot_status oom(void) {
 void quant_report_free(quant_report *r) {
   if (!r) return;
   free(r->rows);
+  free(r->search);
   memset(r, 0, sizeof *r);
 }
 
@@ -119,30 +127,133 @@ void quant_report_print(const quant_report *r, FILE *f) {
   for (int i = 0; i < r->n; i++) {
     const quant_layer *l = &r->rows[i];
     fprintf(f, "  %-*s %-20s %-9s %-6s %s\n", w, *l->node ? l->node : "-",
-            l->op, l->req_int8 ? "int8" : "fp32", l->int8 ? "int8" : "fp32",
+            l->op, quant_layer_requested(l), l->int8 ? "int8" : "fp32",
             l->why);
   }
 }
 
 ingot_status quant_parse_override(const char *s, quant_override *out) {
   const char *eq = strrchr(s, '=');
-  if (!eq || eq == s || (strcmp(eq + 1, "fp32") && strcmp(eq + 1, "int8")))
+  if (!eq || eq == s ||
+      (strcmp(eq + 1, "fp32") && strcmp(eq + 1, "int8") &&
+       strcmp(eq + 1, "bf16")))
     return ingot_make_status(INGOT_INVALID_ARGUMENT,
-                             "--layer-precision %s: write NAME=fp32 or "
-                             "NAME=int8",
+                             "--layer-precision %s: write NAME=fp32, "
+                             "NAME=int8 or NAME=bf16",
                              s);
   out->node = s;
   out->len = (size_t)(eq - s);
-  out->int8 = strcmp(eq + 1, "int8") == 0;
+  out->prec = !strcmp(eq + 1, "int8")   ? QUANT_P_INT8
+              : !strcmp(eq + 1, "bf16") ? QUANT_P_BF16
+                                        : QUANT_P_FP32;
+  out->int8 = out->prec == QUANT_P_INT8;
   return NULL;
 }
 
+const char *quant_layer_requested(const quant_layer *l) {
+  return l->req_bf16 ? "bf16" : l->req_int8 ? "int8" : "fp32";
+}
+
+/* Does override |o| (a name or a glob) name node |name|? */
+static bool override_matches(const quant_override *o, const char *name) {
+  char pat[512];
+  snprintf(pat, sizeof pat, "%.*s", (int)o->len, o->node);
+  if (strlen(name) == o->len && !memcmp(name, o->node, o->len)) return true;
+  return strpbrk(pat, "*?[") && fnmatch(pat, name, 0) == 0;
+}
+
+/* The last override that names |name| (later flags win). */
 static const quant_override *find_override(const quant_options *q,
                                            const char *name) {
+  const quant_override *hit = NULL;
   for (int i = 0; i < q->n_overrides; i++)
-    if (strlen(name) == q->overrides[i].len &&
-        !memcmp(name, q->overrides[i].node, q->overrides[i].len))
-      return &q->overrides[i];
+    if (override_matches(&q->overrides[i], name)) hit = &q->overrides[i];
+  return hit;
+}
+
+/* Edit distance (Levenshtein) of |a| and |b|, capped at 99. */
+static int edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 63 || lb > 63) return 99;
+  int d[64][64];
+  for (size_t i = 0; i <= la; i++) d[i][0] = (int)i;
+  for (size_t j = 0; j <= lb; j++) d[0][j] = (int)j;
+  for (size_t i = 1; i <= la; i++)
+    for (size_t j = 1; j <= lb; j++) {
+      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+      d[i][j] = c;
+    }
+  return d[la][lb];
+}
+
+/* Every --layer-precision NAME must name at least one node of the model
+ * (a BatchNormalization folded into its Conv counts: it is named in the
+ * Conv's fused list).  Otherwise: an error with up to 5 close names. */
+static ingot_status check_overrides(const ir_graph *g, const quant_options *q) {
+  for (int i = 0; i < q->n_overrides; i++) {
+    const quant_override *o = &q->overrides[i];
+    bool found = false;
+    for (ir_node_id nid = 1; nid < g->n_nodes && !found; nid++) {
+      const ir_node *n = &g->nodes[nid];
+      found = override_matches(o, n->name);
+      for (const char *f = n->fused; !found && f && *f;) {
+        size_t len = strcspn(f, "\n");
+        const char *sp = f;
+        for (int k = 0; k < 2 && sp; k++) { /* "PASS OP NAME" */
+          sp = memchr(sp, ' ', (size_t)(f + len - sp));
+          if (sp) sp++;
+        }
+        if (sp) {
+          char nm[256];
+          snprintf(nm, sizeof nm, "%.*s", (int)(f + len - sp), sp);
+          found = override_matches(o, nm);
+        }
+        f += len + (f[len] == '\n');
+      }
+    }
+    if (found) continue;
+    char want[256], close[600] = "";
+    snprintf(want, sizeof want, "%.*s", (int)o->len, o->node);
+    /* The 5 nearest names by edit distance, within a third of the name's
+     * length (at least 2), or containing it / contained in it. */
+    int tol = (int)strlen(want) / 3 > 2 ? (int)strlen(want) / 3 : 2;
+    ir_node_id best[5];
+    int best_d[5], n_close = 0;
+    for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {
+      const char *nm = g->nodes[nid].name;
+      if (!*nm) continue;
+      int dist = edit_distance(nm, want);
+      if (dist > tol && !strstr(nm, want) && !strstr(want, nm)) continue;
+      bool dup = false;
+      for (int k = 0; k < n_close && !dup; k++)
+        dup = !strcmp(g->nodes[best[k]].name, nm);
+      if (dup) continue;
+      int at = n_close < 5 ? n_close++ : 5;
+      while (at > 0 && best_d[at - 1] > dist) {
+        if (at < 5) {
+          best[at] = best[at - 1];
+          best_d[at] = best_d[at - 1];
+        }
+        at--;
+      }
+      if (at < 5) {
+        best[at] = nid;
+        best_d[at] = dist;
+      }
+    }
+    for (int k = 0; k < n_close; k++) {
+      size_t used = strlen(close);
+      snprintf(close + used, sizeof close - used, "%s'%s'", k ? ", " : "",
+               g->nodes[best[k]].name);
+    }
+    return ingot_make_status(
+        INGOT_INVALID_ARGUMENT,
+        "--layer-precision %s: the model has no node named '%s'%s%s%s",
+        o->node, want, n_close ? " (close: " : "", close,
+        n_close ? ")" : " (ingot inspect MODEL lists the node names)");
+  }
   return NULL;
 }
 
@@ -396,8 +507,10 @@ static ingot_status decide(qstate *st, ir_node_id nid, quant_layer *row,
   char why[200] = "";
   const quant_override *ov = find_override(st->q, n->name);
   bool req = ov ? ov->int8 : cls != QC_NONE;
+  int mask = st->q->mask && nid < st->q->n_mask ? st->q->mask[nid] : -1;
   if (row) {
     row->req_int8 = req;
+    row->req_bf16 = ov && ov->prec == QUANT_P_BF16;
     row->explicit_req = ov != NULL;
     /* Data movement has no int8 form of its own: it follows its input. */
     row->has_int8 = cls != QC_NONE && cls != QC_PASS;
@@ -407,8 +520,17 @@ static ingot_status decide(qstate *st, ir_node_id nid, quant_layer *row,
     if (row) snprintf(row->why, sizeof row->why, __VA_ARGS__); \
     return NULL;                                             \
   } while (0)
+  if (ov && ov->prec == QUANT_P_BF16)
+    DECLINE("bf16 requested: %s; runs in fp32",
+            st->q->target_bf16
+                ? "this version has no bf16 kernels yet (docs/accuracy.md)"
+                : "the target CPU has neither AVX512-BF16 nor AMX-BF16");
   if (cls == QC_NONE) DECLINE("%s has no int8 form", ir_op_get(n->op)->name);
   if (!req) DECLINE("--layer-precision %s=fp32", n->name);
+  if (mask == 0 && cls != QC_PASS)
+    DECLINE("%s", st->q->mask_why && st->q->mask_why[nid]
+                      ? st->q->mask_why[nid]
+                      : "kept fp32 by the accuracy search");
   if (cls == QC_PASS) {
     ir_tensor_id x = n->in[0];
     if (!x || x >= st->n_tensors || !st->tp[x].set)
@@ -516,7 +638,32 @@ ingot_status pass_calibrate(ir_graph *g, const pass_options *opt) {
   if (!q->collect)
     return ingot_make_status(INGOT_INTERNAL,
                              "calibrate: no calibration function");
-  return q->collect(g, q->calib, q->table);
+  if (q->target.kind == QUANT_TARGET_NONE && !q->sensitivity_report)
+    return q->collect(g, q->calib, q->table);
+  /* The accuracy search holds the last quarter of the feeds out: ranges
+   * come from the rest, the target is checked on them (docs/accuracy.md). */
+  ir_dataset *ds = NULL;
+  INGOT_RETURN_IF_ERROR(ir_dataset_open(g, q->calib->data,
+                                        q->calib->preprocess, NULL, &ds));
+  size_t n = ir_dataset_count(ds);
+  ir_dataset_close(ds);
+  if (q->calib->max_samples > 0 && (size_t)q->calib->max_samples < n)
+    n = (size_t)q->calib->max_samples;
+  if (n < 2)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "%s: --accuracy-target and --sensitivity-report "
+                             "need at least 2 calibration samples (%zu "
+                             "found): a quarter is held out",
+                             q->calib->data, n);
+  q->n_heldout = n / 4 ? n / 4 : 1;
+  q->n_calib = n - q->n_heldout;
+  calib_options co = *q->calib;
+  co.max_samples = (int)q->n_calib;
+  if (opt->log)
+    fprintf(opt->log, "calibrate: %zu feed(s) for ranges and sensitivity, "
+            "the last %zu held out to check the accuracy target\n",
+            q->n_calib, q->n_heldout);
+  return q->collect(g, &co, q->table);
 }
 
 ingot_status pass_quantize(ir_graph *g, const pass_options *opt) {
@@ -543,6 +690,10 @@ ingot_status pass_quantize(ir_graph *g, const pass_options *opt) {
                              "quantize: the calibration table has %u "
                              "tensors, the graph %u",
                              q->table->n, g->n_tensors);
+  INGOT_RETURN_IF_ERROR(check_overrides(g, q));
+  if (!q->mask && (q->target.kind != QUANT_TARGET_NONE ||
+                   q->sensitivity_report))
+    INGOT_RETURN_IF_ERROR(quant_search(g, q, opt->log));
   qstate st = {.g = g, .q = q, .n_tensors = g->n_tensors};
   st.tp = calloc(g->n_tensors, sizeof *st.tp);
   st.uses = calloc(g->n_tensors, sizeof *st.uses);
@@ -616,6 +767,14 @@ ingot_status pass_quantize(ir_graph *g, const pass_options *opt) {
     free(order);
   }
   if (!s) s = ir_infer_shapes(g);
+  for (int i = 0; !s && q->strict && q->report && i < q->report->n; i++) {
+    const quant_layer *l = &q->report->rows[i];
+    if (l->req_bf16)
+      s = ingot_make_status(INGOT_FAILED_PRECONDITION,
+                            "--strict-precision: layer '%s' (%s) was "
+                            "requested bf16 but would run in fp32: %s",
+                            l->node, l->op, l->why);
+  }
   if (!s && opt->log)
     fprintf(opt->log,
             "quantize: %d of %d node(s) int8 (%s activations); %d weight "

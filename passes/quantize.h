@@ -23,18 +23,41 @@ typedef enum quant_act_scheme {
   QUANT_ACT_S8 = 1, /* int8, symmetric, zero point 0 */
 } quant_act_scheme;
 
-/* --layer-precision NAME=fp32|int8 */
+/* A layer's precision. */
+typedef enum quant_prec {
+  QUANT_P_FP32 = 0,
+  QUANT_P_INT8 = 1,
+  QUANT_P_BF16 = 2, /* bf16 operands, fp32 accumulation */
+} quant_prec;
+
+/* --layer-precision NAME=fp32|int8|bf16; NAME may be a glob (fnmatch:
+ * * ? [...]).  A NAME that matches no node of the model is an error that
+ * lists the closest names. */
 typedef struct quant_override {
   const char *node; /* the model's node name: |len| bytes, borrowed */
   size_t len;
-  bool int8;        /* false: fp32 */
+  bool int8;        /* prec == QUANT_P_INT8 */
+  quant_prec prec;
 } quant_override;
+
+/* --accuracy-target sqnr=DB | top1=FRAC (passes/precision.c). */
+typedef enum quant_target_kind {
+  QUANT_TARGET_NONE = 0,
+  QUANT_TARGET_SQNR = 1, /* lowest output SQNR vs fp32, dB, >= value */
+  QUANT_TARGET_TOP1 = 2, /* top-1 agreement with fp32, fraction, >= */
+} quant_target_kind;
+
+typedef struct quant_target {
+  quant_target_kind kind;
+  double value;
+} quant_target;
 
 /* One row of the per-layer table: a node of the model. */
 typedef struct quant_layer {
   const char *node; /* graph arena string ("" for an unnamed node) */
   const char *op;   /* its op as the model wrote it */
   bool req_int8;    /* requested */
+  bool req_bf16;    /* requested bf16 (--layer-precision NAME=bf16) */
   bool explicit_req; /* requested by --layer-precision */
   bool int8;        /* chosen */
   bool has_int8;    /* the op has an int8 form */
@@ -44,6 +67,9 @@ typedef struct quant_layer {
 typedef struct quant_report {
   quant_layer *rows; /* malloc'd */
   int n, cap;
+  /* The accuracy search's summary ("key: value" lines for BUILD_INFO and
+   * the log), malloc'd; NULL without --accuracy-target. */
+  char *search;
 } quant_report;
 
 typedef ingot_status (*quant_collect_fn)(const ir_graph *g,
@@ -60,13 +86,42 @@ typedef struct quant_options {
   quant_collect_fn collect;  /* calib_collect; NULL when |table| is given */
   calib_table *table;        /* in/out: the ranges (r == NULL: not yet) */
   quant_report *report;      /* out; may be NULL */
+  /* Mixed precision (passes/precision.c, docs/accuracy.md). */
+  bool target_bf16;          /* the target CPU has AVX512-BF16 or AMX-BF16 */
+  quant_target target;       /* --accuracy-target */
+  bool best_effort;          /* --best-effort */
+  const char *sensitivity_report; /* --sensitivity-report FILE */
+  /* Per node id: -1 no say, 0 fp32, 1 int8.  Set by the search; wins
+   * over |overrides|.  NULL: none. */
+  const int8_t *mask;
+  uint32_t n_mask;
+  const char *const *mask_why; /* [node id]: why a mask entry says fp32 */
+  /* With a target: calibration ran on the first |n_calib| feeds of --calib
+   * and the last |n_heldout| are held out (set by pass_calibrate). */
+  size_t n_calib, n_heldout;
 } quant_options;
 
 void quant_report_free(quant_report *r);
 /* Prints the table (what --verbose shows). */
 void quant_report_print(const quant_report *r, FILE *f);
-/* Parses one --layer-precision value "NAME=fp32|int8" (NAME is |s| up to
- * the last '=', borrowed). */
+/* Parses one --layer-precision value "NAME=fp32|int8|bf16" (NAME is |s|
+ * up to the last '=', borrowed). */
 ingot_status quant_parse_override(const char *s, quant_override *out);
+/* Does |op| have an int8 form of its own (not data movement, which
+ * follows its input's precision)? */
+bool quant_has_int8_form(ir_op op);
+/* Parses --accuracy-target "sqnr=DB" or "top1=FRAC". */
+ingot_status quant_parse_target(const char *s, quant_target *out);
+/* "int8", "fp32" or "bf16": what a row requested. */
+const char *quant_layer_requested(const quant_layer *l);
+
+/* The accuracy search (precision.c): with q->target or
+ * q->sensitivity_report, measures each layer quantised alone on the
+ * calibration samples, falls back the most damaging layers until the
+ * target holds on the held-out samples, and leaves the result in q->mask
+ * for pass_quantize.  |g| is the calibrated graph (not modified). */
+ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log);
+/* Releases what quant_search allocated in |q| (mask, reasons). */
+void quant_search_free(quant_options *q);
 
 #endif /* INGOT_QUANTIZE_H */

@@ -105,5 +105,5 @@ expect("bad_method", [CNN, "--int8", "--calib", TMP, "--calib-method",
 expect("bad_scheme", [CNN, "--int8", "--calib", TMP, "--act-scheme", "u4"],
        "--act-scheme u4: use u8 or s8", status=2)
 expect("bad_override", [CNN, "--int8", "--calib", TMP, "--layer-precision",
-                        "stem.conv=fp16"], "write NAME=fp32 or NAME=int8")
+                        "stem.conv=fp16"], "write NAME=fp32, NAME=int8 or NAME=bf16")
 sys.exit(1 if failures else 0)

@@ -49,6 +49,13 @@ ingot_status native_run_target(ir_graph *g, const cg_target *t,
 ingot_status native_run_traced(ir_graph *g, const cg_target *t,
                                const ir_value *inputs, ir_value *outputs,
                                char *kernels, size_t kcap) {
+  return native_run_hooked(g, t, inputs, outputs, kernels, kcap, NULL, NULL);
+}
+
+ingot_status native_run_hooked(ir_graph *g, const cg_target *t,
+                               const ir_value *inputs, ir_value *outputs,
+                               char *kernels, size_t kcap,
+                               native_step_hook hook, void *ctx) {
   /* Inputs by name: planning may freeze or reorder nothing, but keep it
    * robust to passes that drop unused inputs. */
   uint32_t n_in = g->n_inputs;
@@ -84,6 +91,18 @@ ingot_status native_run_traced(ir_graph *g, const cg_target *t,
   }
   for (uint32_t k = 0; !s && k < p->n_steps; k++) {
     const cg_plan_step *st = &p->steps[k];
+    if (hook) {
+      char name[128] = "";
+      int r = hook(ctx, p, k, arena, name, sizeof name, &s);
+      if (r < 0) break;
+      if (r > 0) {
+        if (kernels && strlen(kernels) + strlen(name) + 2 < kcap) {
+          if (kernels[0]) strcat(kernels, "|");
+          strcat(kernels, name);
+        }
+        continue;
+      }
+    }
     kernel_fn fn = (kernel_fn)dlsym(RTLD_DEFAULT, st->kernel);
     if (!fn) {
       s = ingot_make_status(INGOT_NOT_FOUND,

@@ -14,6 +14,7 @@
 
 #include "cg.h"
 #include "ir.h"
+#include "plan.h"
 
 /* Plans |g| for the build machine: native_run_target with the host
  * target. */
@@ -33,5 +34,20 @@ ingot_status native_run_target(ir_graph *g, const cg_target *t,
 ingot_status native_run_traced(ir_graph *g, const cg_target *t,
                                const ir_value *inputs, ir_value *outputs,
                                char *kernels, size_t kcap);
+
+/* A step runner that replaces the native kernel call (the GPU tests run
+ * steps through the SIMT emulator): returns 1 when it ran step |k| (and
+ * wrote the kernel it used to |name|, |ncap| bytes), 0 to let the native
+ * template run it, or -1 with *|err| set. */
+typedef int (*native_step_hook)(void *ctx, const cg_plan *p, uint32_t k,
+                                uint8_t *arena, char *name, size_t ncap,
+                                ingot_status *err);
+
+/* native_run_traced with |hook| (may be NULL) asked first for every
+ * step. */
+ingot_status native_run_hooked(ir_graph *g, const cg_target *t,
+                               const ir_value *inputs, ir_value *outputs,
+                               char *kernels, size_t kcap,
+                               native_step_hook hook, void *ctx);
 
 #endif

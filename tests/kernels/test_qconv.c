@@ -33,6 +33,24 @@ typedef struct fam {
   bool ok;
 } fam;
 
+#ifdef QCONV_GPU
+/* test_gpu_qconv (tests/gpu): the same cases through the GPU templates in
+ * the SIMT emulator, planned for the generic target whose descriptors and
+ * packed weights they read (codegen/gpu.h). */
+#include "gpu_exec.h"
+#define QCONV_RUN gpu_run_traced
+#define QCONV_DW "g_qconv_dw"
+#undef ENGINE_EVERY
+#define ENGINE_EVERY 1000000 /* engines: test_gpu_ptx */
+/* Half the random cases: one fiber per GPU thread is slow under ASan. */
+#define NCASES(n) ((n) / 2)
+static fam fams[] = {
+    {"x86-64", "g_qconv", {0}, false},
+};
+#else
+#define QCONV_RUN native_run_traced
+#define QCONV_DW "k_qconv_dw"
+#define NCASES(n) (n)
 static fam fams[] = {
     {"x86-64", "k_qconv", {0}, false},
     {"haswell", "k_qconv_avx2", {0}, false},
@@ -41,6 +59,7 @@ static fam fams[] = {
     {"skylake-avx512", "k_qconv_avx2", {0}, false},
     {"cascadelake", "k_qconv_vnni", {0}, false},
 };
+#endif
 #define NFAM (int)(sizeof fams / sizeof fams[0])
 
 static void fams_init(void) {
@@ -252,12 +271,12 @@ static void run_case(qcase *qc) {
   bool engine = case_no++ % ENGINE_EVERY == 0;
   for (int f = 0; f < NFAM; f++) {
     if (!fams[f].ok) continue;
-    const char *kernel = qc->dw ? "k_qconv_dw" : fams[f].kernel;
+    const char *kernel = qc->dw ? QCONV_DW : fams[f].kernel;
     char kernels[256], label[512];
     g = build(&bc);
     if (!g) break;
     memset(got, 0, sizeof got);
-    s = native_run_traced(g, &fams[f].t, &v.x, got, kernels, sizeof kernels);
+    s = QCONV_RUN(g, &fams[f].t, &v.x, got, kernels, sizeof kernels);
     ir_graph_destroy(g);
     snprintf(label, sizeof label, "%s [%s: %s]", qc->what, fams[f].mcpu,
              kernels);
@@ -548,10 +567,10 @@ int main(void) {
   extreme_cases();
   split_cases();
   qgemm_refused();
-  for (int i = 0; i < 70; i++) conv_case(i, false, false);
-  for (int i = 0; i < 20; i++) conv_case(i, false, true);
-  for (int i = 0; i < 25; i++) conv_case(i, true, false);
-  for (int i = 0; i < 50; i++) matmul_case(i);
-  for (int i = 0; i < 30; i++) qgemm_case(i);
+  for (int i = 0; i < NCASES(70); i++) conv_case(i, false, false);
+  for (int i = 0; i < NCASES(20); i++) conv_case(i, false, true);
+  for (int i = 0; i < NCASES(25); i++) conv_case(i, true, false);
+  for (int i = 0; i < NCASES(50); i++) matmul_case(i);
+  for (int i = 0; i < NCASES(30); i++) qgemm_case(i);
   return check_report("test_qconv");
 }

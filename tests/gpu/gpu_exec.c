@@ -1,0 +1,61 @@
+/* gpu_exec.c — see gpu_exec.h. */
+#include "gpu_exec.h"
+
+#include <string.h>
+
+#include "gpu.h"
+#include "nvptx/simt.h"
+#include "simt_emu.h"
+
+GSIG(g_qconv);
+GSIG(g_qconv_dw);
+GSIG(g_relayout);
+GSIG(g_copy);
+
+static const struct {
+  const char *name;
+  simt_kernel fn;
+} kernels_host[] = {
+    {"g_qconv", g_qconv},
+    {"g_qconv_dw", g_qconv_dw},
+    {"g_relayout", g_relayout},
+    {"g_copy", g_copy},
+};
+
+static int run_step(void *ctx, const cg_plan *p, uint32_t k, uint8_t *arena,
+                    char *name, size_t ncap, ingot_status *err) {
+  (void)ctx;
+  const cg_plan_step *st = &p->steps[k];
+  cg_gpu_step gs;
+  ingot_status s = cg_gpu_step_of(st->kernel, p->descs[k], p->desc_sizes[k],
+                                  &gs);
+  if (s) {
+    *err = ingot_make_status(ingot_status_code_of(s), "step %u (%s): %s", k,
+                             st->op, ingot_status_message(s));
+    ingot_status_free(s);
+    return -1;
+  }
+  simt_kernel fn = NULL;
+  for (size_t i = 0; i < sizeof kernels_host / sizeof kernels_host[0]; i++)
+    if (strcmp(kernels_host[i].name, gs.kernel) == 0) fn = kernels_host[i].fn;
+  if (!fn) {
+    *err = ingot_make_status(INGOT_INTERNAL, "no host build of %s", gs.kernel);
+    return -1;
+  }
+  char msg[512];
+  if (!simt_launch(fn, p->descs[k], arena, p->weights, gs.grid, gs.block,
+                   gs.smem, msg, sizeof msg)) {
+    *err = ingot_make_status(INGOT_INTERNAL, "step %u (%s) on %s: %s", k,
+                             st->op, gs.kernel, msg);
+    return -1;
+  }
+  snprintf(name, ncap, "%s", gs.kernel);
+  return 1;
+}
+
+ingot_status gpu_run_traced(ir_graph *g, const cg_target *t,
+                            const ir_value *inputs, ir_value *outputs,
+                            char *kernels, size_t kcap) {
+  return native_run_hooked(g, t, inputs, outputs, kernels, kcap, run_step,
+                           NULL);
+}

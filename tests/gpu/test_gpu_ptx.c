@@ -1,0 +1,210 @@
+/* test_gpu_ptx.c — the GPU templates specialised per step into PTX
+ * (codegen/gpu.c) for every --sm, and every PTX module assembled by ptxas
+ * for sm_80 and sm_90 (Done-means 2 of issue 7).
+ *
+ * The steps come from real plans: int8 convolutions (3x3 with padding and
+ * stride, grouped, depthwise, 1x1), QLinearMatMul with odd sizes and
+ * weight zero points (the Σa correction and its warp shuffles) and the
+ * layout conversions around them, planned for the generic target as
+ * `ingot build --target cuda` plans.  Each plan's steps map to GPU
+ * templates (cg_gpu_step_of), one module per sm is emitted, and checked:
+ * PTX text with one .entry per step for the right .target; ptxas accepts
+ * it and reports every kernel (registers > 0; the g_qconv steps' static
+ * shared memory equals the launch's); bad --sm values are refused naming
+ * the value.  Without ptxas (no /usr/local/cuda/bin/ptxas, $INGOT_PTXAS or
+ * ptxas on PATH) the PTX part runs and the test says ptxas was skipped.
+ */
+#include "gpu.h"
+#include "kt_graph.h"
+#include "nvptx/nvptx.h"
+
+static int ptxas_runs;
+
+/* One-op int8 graph: QLinearConv (conv) or QLinearMatMul. */
+static ir_graph *qgraph(bool conv, int64_t n, int64_t c, int64_t m,
+                        int64_t group, int64_t h, int64_t w, int64_t k,
+                        int64_t s, int64_t pad, int wzp, ir_value *xv,
+                        ir_value *vals, int *nvals) {
+  ir_graph *g = kt_graph_new();
+  int64_t one = 1;
+  int nv = 0;
+  if (conv) {
+    int64_t xd[4] = {n, c, h, w}, wd[4] = {m, c / group, k, k};
+    *xv = kt_value(IR_U8, 4, xd);
+    vals[nv++] = kt_value(IR_I8, 4, wd);
+  } else {
+    int64_t xd[2] = {h, c}, wd[2] = {c, m};
+    *xv = kt_value(IR_U8, 2, xd);
+    vals[nv++] = kt_value(IR_I8, 2, wd);
+  }
+  const char *names[7] = {"w", "xs", "xz", "ws", "wz", "ys", "yz"};
+  ir_dtype dts[6] = {IR_F32, IR_U8, IR_F32, IR_I8, IR_F32, IR_U8};
+  double v[6] = {0.02, 7, 0.01, wzp, 0.5, 100};
+  for (int i = 0; i < 6; i++) {
+    vals[nv] = kt_alloc_value(dts[i], 0, &one);
+    ir_store_f64(dts[i], vals[nv].data, 0, v[i]);
+    nv++;
+  }
+  ir_tensor_id in[9];
+  in[0] = kt_input(g, "x", xv);
+  in[3] = kt_const(g, names[0], &vals[0]);
+  in[1] = kt_const(g, names[1], &vals[1]);
+  in[2] = kt_const(g, names[2], &vals[2]);
+  in[4] = kt_const(g, names[3], &vals[3]);
+  in[5] = kt_const(g, names[4], &vals[4]);
+  in[6] = kt_const(g, names[5], &vals[5]);
+  in[7] = kt_const(g, names[6], &vals[6]);
+  ir_tensor_id out = kt_tensor(g, "y", true);
+  ir_node_id nid = kt_node(g, conv ? IR_OP_QLINEAR_CONV : IR_OP_QLINEAR_MATMUL,
+                           in, 8, &out, 1);
+  if (conv) {
+    int64_t kk[3] = {1, k, k}, ss[3] = {1, s, s}, dd[3] = {1, 1, 1};
+    int64_t pads[6] = {0, pad, pad, 0, pad, pad};
+    kt_attr_window(g, nid, 2, kk, ss, dd, NULL, pads);
+    kt_attr_int(g, nid, "group", group);
+  }
+  CHECK_OK(kt_finish(g));
+  *nvals = nv;
+  return g;
+}
+
+static void check_ptx(const char *what, const cg_plan *p, uint32_t sm,
+                      const char *ptxas) {
+  cg_gpu_module *m = NULL;
+  CHECK_OK(cg_gpu_module_create(sm, &m));
+  if (!m) return;
+  cg_gpu_step gs[16];
+  uint32_t ns = p->n_steps < 16 ? p->n_steps : 16;
+  for (uint32_t k = 0; k < ns; k++) {
+    CHECK_OK(cg_gpu_step_of(p->steps[k].kernel, p->descs[k],
+                            p->desc_sizes[k], &gs[k]));
+    char sym[64];
+    snprintf(sym, sizeof sym, "gk_%u", k);
+    CHECK_OK(cg_gpu_module_add_step(m, sym, gs[k].kernel, p->descs[k],
+                                    p->desc_sizes[k]));
+  }
+  char *ptx = NULL;
+  size_t n = 0;
+  CHECK_OK(cg_gpu_module_emit(m, &ptx, &n));
+  cg_gpu_module_destroy(m);
+  if (!ptx) return;
+  char target[32];
+  snprintf(target, sizeof target, ".target sm_%u", sm);
+  CHECK(strstr(ptx, target) != NULL);
+  uint32_t entries = 0;
+  for (const char *q = ptx; (q = strstr(q, ".entry ")); q++) entries++;
+  if (entries != ns) {
+    fprintf(stderr, "%s sm_%u: %u .entry in the PTX, want %u\n", what, sm,
+            entries, ns);
+    check_failures++;
+  }
+  for (uint32_t k = 0; k < ns; k++)
+    if (strcmp(gs[k].kernel, "g_qconv") == 0 && !strstr(ptx, "dp4a.u32.s32")) {
+      fprintf(stderr, "%s sm_%u: g_qconv without dp4a\n", what, sm);
+      check_failures++;
+    }
+  /* A weight zero point needs the Σa term, reduced with warp shuffles. */
+  for (uint32_t k = 0; k < ns; k++)
+    if (strcmp(gs[k].kernel, "g_qconv") == 0 &&
+        ((const k_q8_desc *)p->descs[k])->has_corr &&
+        !strstr(ptx, "shfl.sync.bfly")) {
+      fprintf(stderr, "%s sm_%u: Σa correction without shfl.sync\n", what,
+              sm);
+      check_failures++;
+    }
+  if (ptxas && (sm == 80 || sm == 90)) {
+    void *cubin = NULL;
+    size_t cn = 0, nk = 0;
+    cg_ptxas_kernel *ks = NULL;
+    ingot_status s = cg_ptxas_run(ptxas, ptx, n, sm, &cubin, &cn, &ks, &nk);
+    char label[160];
+    snprintf(label, sizeof label, "%s: ptxas sm_%u", what, sm);
+    if (kt_ok(s, label)) {
+      ptxas_runs++;
+      CHECK(cn > 0);
+      CHECK(nk == ns);
+      for (size_t i = 0; i < nk; i++) {
+        CHECK(ks[i].registers > 0);
+        uint32_t k = (uint32_t)atoi(ks[i].name + 3);
+        if (k < ns && strcmp(gs[k].kernel, "g_qconv") == 0 &&
+            ks[i].shared_bytes != gs[k].smem) {
+          fprintf(stderr, "%s: %s uses %u bytes of shared memory, the launch "
+                          "gives %u\n",
+                  label, ks[i].name, ks[i].shared_bytes, gs[k].smem);
+          check_failures++;
+        }
+        if (getenv("KT_VERBOSE"))
+          printf("%s %s: %u registers, %u bytes smem, %u stack, spills %u/%u\n",
+                 label, ks[i].name, ks[i].registers, ks[i].shared_bytes,
+                 ks[i].stack_bytes, ks[i].spill_stores, ks[i].spill_loads);
+      }
+    } else {
+      check_failures++;
+    }
+    free(cubin);
+    free(ks);
+  }
+  free(ptx);
+}
+
+static void plan_case(const char *what, bool conv, int64_t n, int64_t c,
+                      int64_t m, int64_t group, int64_t h, int64_t w,
+                      int64_t k, int64_t s, int64_t pad, int wzp,
+                      const char *ptxas) {
+  ir_value x, vals[8];
+  int nv = 0;
+  ir_graph *g = qgraph(conv, n, c, m, group, h, w, k, s, pad, wzp, &x, vals,
+                       &nv);
+  cg_target t;
+  CHECK_OK(cg_target_named("x86-64", &t));
+  cg_plan *p = NULL;
+  CHECK_OK(cg_plan_build(g, &t, NULL, &p));
+  static const uint32_t sms[] = {80, 86, 89, 90};
+  for (size_t i = 0; p && i < sizeof sms / sizeof sms[0]; i++)
+    check_ptx(what, p, sms[i], ptxas);
+  cg_plan_destroy(p);
+  ir_graph_destroy(g);
+  ir_value_free(&x);
+  for (int i = 0; i < nv; i++) ir_value_free(&vals[i]);
+}
+
+static void bad_sm(void) {
+  static const char *bad[] = {"70", "sm_100", "81", "80,x", "", "80,,90"};
+  uint32_t v[8];
+  size_t n;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ingot_status s = cg_gpu_parse_sm(bad[i], v, 8, &n);
+    if (!s || ingot_status_code_of(s) != INGOT_INVALID_ARGUMENT ||
+        !strstr(ingot_status_message(s), "--sm")) {
+      fprintf(stderr, "--sm '%s': got %s, want an --sm error\n", bad[i],
+              s ? ingot_status_message(s) : "OK");
+      check_failures++;
+    }
+    ingot_status_free(s);
+  }
+  CHECK_OK(cg_gpu_parse_sm("90,sm_80,86,89,80", v, 8, &n));
+  CHECK(n == 4 && v[0] == 80 && v[1] == 86 && v[2] == 89 && v[3] == 90);
+}
+
+int main(void) {
+  char buf[512];
+  const char *ptxas = cg_ptxas_find(buf, sizeof buf);
+  if (!ptxas)
+    printf("ptxas not found (/usr/local/cuda/bin/ptxas, $INGOT_PTXAS, PATH): "
+           "PTX is emitted and checked, ptxas is SKIPPED\n");
+  else
+    printf("ptxas: %s (sm_80 and sm_90)\n", ptxas);
+  bad_sm();
+  plan_case("QLinearConv 3x3 s2 p1 19->37", true, 1, 19, 37, 1, 9, 7, 3, 2, 1,
+            0, ptxas);
+  plan_case("QLinearConv grouped 3x3 12->18 g3", true, 2, 12, 18, 3, 5, 5, 3,
+            1, 1, 0, ptxas);
+  plan_case("QLinearConv dw 3x3 24", true, 1, 24, 24, 24, 6, 6, 3, 1, 1, 0,
+            ptxas);
+  plan_case("QLinearConv 1x1 64->33", true, 1, 64, 33, 1, 4, 4, 1, 1, 0, 0,
+            ptxas);
+  plan_case("QLinearMatMul 23x45x17 zw 3", false, 0, 45, 17, 1, 23, 0, 0, 0,
+            0, 3, ptxas);
+  printf("%d ptxas run(s)\n", ptxas_runs);
+  return check_report("test_gpu_ptx");
+}

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "build.h"
+#include "engine_format.h"
+#include "gpu.h"
 #include "plan.h"
 #include "quantize.h"
 
@@ -157,13 +159,23 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
   if (!opt) opt = &none;
   uint64_t hash = graph_hash(g);
   cg_target target;
-  ingot_status s = opt->mcpu && strcmp(opt->mcpu, "native") != 0
+  /* A GPU engine shares one plan between the CPU and the GPU: the generic
+   * target's, whose descriptors and packed weights the GPU templates read
+   * (gpu.h). */
+  ingot_status s = opt->gpu_sm ? cg_target_named("x86-64", &target)
+                   : opt->mcpu && strcmp(opt->mcpu, "native") != 0
                        ? cg_target_named(opt->mcpu, &target)
                        : cg_target_host(&target);
   if (!s) target.amx = opt->amx;
   cg_plan *plan = NULL;
   pass_options po = {.nhwc = true, .verify = true, .log = opt->log};
   if (!s) s = cg_plan_build(g, &target, opt->passes ? opt->passes : &po, &plan);
+  cg_gpu_sections gpu = {0};
+  if (!s && opt->gpu_sm)
+    s = cg_gpu_build_sections(plan, opt->gpu_sm, opt->n_gpu_sm, opt->log,
+                              &gpu);
+  if (opt->gpu_note && opt->gpu_note_cap)
+    snprintf(opt->gpu_note, opt->gpu_note_cap, "%s", s ? "" : gpu.note);
   cg_module *m = NULL;
   if (!s) s = cg_module_create(&target, &m);
   for (uint32_t k = 0; !s && k < plan->n_steps; k++)
@@ -178,6 +190,13 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
   text info = {0};
   if (!s) {
     build_info(&info, opt, hash, &target, plan, g);
+    if (opt->gpu_sm) {
+      add(&info, "gpu-target: cuda, sm");
+      for (size_t i = 0; i < opt->n_gpu_sm; i++)
+        add(&info, "%s%u", i ? "," : " ", opt->gpu_sm[i]);
+      add(&info, "\ngpu-cubin: %s\n",
+          gpu.cubin ? "yes (ptxas)" : gpu.note[0] ? gpu.note : "no");
+    }
     if (info.oom)
       s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
                             "engine build: out of memory for BUILD_INFO");
@@ -186,6 +205,18 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
     cg_engine_desc d;
     cg_plan_engine_desc(plan, obj, obj_size, info.p, &d);
     d.llvm_ir = opt->embed_ir ? ir : NULL;
+    if (opt->gpu_sm) {
+      int x = 0;
+      d.extra[x].kind = INGOT_SECTION_GPU_PTX;
+      d.extra[x].data = gpu.ptx, d.extra[x++].size = gpu.ptx_size;
+      if (gpu.cubin) {
+        d.extra[x].kind = INGOT_SECTION_GPU_CUBIN;
+        d.extra[x].data = gpu.cubin, d.extra[x++].size = gpu.cubin_size;
+      }
+      d.extra[x].kind = INGOT_SECTION_GPU_PLAN;
+      d.extra[x].data = gpu.plan, d.extra[x++].size = gpu.plan_size;
+      d.gpu_arch = gpu.lowest_sm;
+    }
     s = cg_engine_serialize(&d, out, size);
     if (!s && opt->log)
       fprintf(opt->log,
@@ -199,6 +230,7 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
     *opt->ir_out = ir;
     ir = NULL;
   }
+  cg_gpu_sections_free(&gpu);
   free(ir);
   free(info.p);
   free(obj);

@@ -20,6 +20,10 @@ typedef struct cg_build_options {
   bool embed_ir;          /* --keep-ir: the IR also goes into the engine
                            * (LLVM_IR section, for inspect --ir) */
   int amx;                /* cg_amx_policy (cg.h); 0: AUTO */
+  const uint32_t *gpu_sm; /* --target cuda: sm values (gpu.h), NULL: CPU */
+  size_t n_gpu_sm;
+  char *gpu_note;         /* out, may be NULL: what the GPU build could not */
+  size_t gpu_note_cap;    /* do (no ptxas: PTX only), "" otherwise */
 } cg_build_options;
 
 /* Builds an engine for |g| (mutated by the passes) into *out (malloc'd,

@@ -119,6 +119,14 @@ typedef struct cg_engine_desc {
   const char *llvm_ir;    /* optimised IR text (--keep-ir), NULL: none */
   const cg_map_tensor *map; /* TENSOR_MAP entries, plan order */
   uint32_t n_map;
+  /* Optional sections written last, in this order (the GPU sections of a
+   * --target cuda build: gpu_engine.c); kind 0 ends the list. */
+  struct {
+    uint32_t kind;
+    const void *data;
+    size_t size;
+  } extra[4];
+  uint32_t gpu_arch; /* header gpu_arch: lowest sm, 0 = no GPU code */
 } cg_engine_desc;
 
 /* Serialises an engine (deterministic: same description, same bytes).

@@ -27,7 +27,8 @@
 #include "crc32c.h"
 #include "engine_format.h"
 
-#define N_SECTIONS 9 /* at most; LLVM_IR is optional */
+#define N_SECTIONS 9 /* fixed ones; LLVM_IR is optional */
+#define N_EXTRA 4    /* cg_engine_desc.extra */
 #define ALIGN INGOT_SECTION_ALIGN
 #define MAX_IO 4096 /* the reader's limit on inputs + outputs */
 
@@ -268,8 +269,12 @@ static void fill(const cg_engine_desc *d, const strtab *st,
     me.zero_point = t->quantized ? t->zero_point : 0;
     memcpy(p + sizeof mh + i * sizeof me, &me, sizeof me);
   }
-  if (n_sec > 8 && sec[8].size)
+  if (n_sec > 8 && sec[8].kind == INGOT_SECTION_LLVM_IR && sec[8].size)
     memcpy(f + sec[8].offset, d->llvm_ir, sec[8].size);
+  for (uint32_t i = 8; i < n_sec; i++)
+    for (int x = 0; x < N_EXTRA && d->extra[x].kind; x++)
+      if (sec[i].kind == d->extra[x].kind && d->extra[x].size)
+        memcpy(f + sec[i].offset, d->extra[x].data, d->extra[x].size);
 
   ingot_file_header h;
   memset(&h, 0, sizeof h);
@@ -281,6 +286,7 @@ static void fill(const cg_engine_desc *d, const strtab *st,
   h.section_count = n_sec;
   h.section_table_offset = INGOT_HEADER_SIZE;
   h.cpu_features = d->target->cpu_features;
+  h.gpu_arch = d->gpu_arch;
   h.arena_size = d->arena_size;
   h.weights_size = d->weights_size;
   h.code_size = d->code_size;
@@ -324,16 +330,22 @@ ingot_status cg_engine_serialize(const cg_engine_desc *d, void **out,
         INGOT_SECTION_PROVENANCE, INGOT_SECTION_WEIGHTS, INGOT_SECTION_CPU_CODE,
         INGOT_SECTION_BUILD_INFO, INGOT_SECTION_TENSOR_MAP,
         INGOT_SECTION_LLVM_IR};
-    uint32_t n_sec = d->llvm_ir ? N_SECTIONS : N_SECTIONS - 1;
-    ingot_section_entry sec[N_SECTIONS];
+    uint32_t n_fixed = d->llvm_ir ? N_SECTIONS : N_SECTIONS - 1, n_sec;
+    ingot_section_entry sec[N_SECTIONS + N_EXTRA];
     memset(sec, 0, sizeof sec);
+    uint32_t kind_of[N_SECTIONS + N_EXTRA];
+    size_t size_of[N_SECTIONS + N_EXTRA];
+    for (n_sec = 0; n_sec < n_fixed; n_sec++)
+      kind_of[n_sec] = kinds[n_sec], size_of[n_sec] = sizes[n_sec];
+    for (int x = 0; x < N_EXTRA && d->extra[x].kind; x++, n_sec++)
+      kind_of[n_sec] = d->extra[x].kind, size_of[n_sec] = d->extra[x].size;
     size_t pos = INGOT_HEADER_SIZE + n_sec * sizeof sec[0];
     for (uint32_t i = 0; i < n_sec; i++) {
       pos = align_up(pos);
-      sec[i].kind = kinds[i];
+      sec[i].kind = kind_of[i];
       sec[i].offset = pos;
-      sec[i].size = sizes[i];
-      pos += sizes[i];
+      sec[i].size = size_of[i];
+      pos += size_of[i];
     }
     f = calloc(pos, 1);
     if (!f) {

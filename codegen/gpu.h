@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cg.h"
 
@@ -71,5 +72,29 @@ const char *cg_ptxas_find(char *buf, size_t cap);
 ingot_status cg_ptxas_run(const char *ptxas, const char *ptx, size_t ptx_size,
                           uint32_t sm, void **cubin, size_t *cubin_size,
                           cg_ptxas_kernel **kernels, size_t *n_kernels);
+
+/*===------------------------------------------------------------------===*/
+/* The GPU sections of an engine (gpu_engine.c)                            */
+/*===------------------------------------------------------------------===*/
+
+typedef struct cg_plan cg_plan;
+
+/* GPU_PTX, GPU_CUBIN (empty without ptxas) and GPU_PLAN bytes for |p|
+ * (runtime/engine_format.h), each malloc'd. */
+typedef struct cg_gpu_sections {
+  void *ptx, *cubin, *plan;
+  size_t ptx_size, cubin_size, plan_size;
+  uint32_t lowest_sm;
+  char note[256]; /* what the build could not do (no ptxas), or "" */
+} cg_gpu_sections;
+
+/* Maps every step of |p| to its GPU kernel (failing on the first that has
+ * none, naming it), emits PTX for each of the |n_sm| sms and, when ptxas
+ * is found, a cubin per sm with ptxas -v's figures.  |log| (may be NULL)
+ * gets one line per sm. */
+ingot_status cg_gpu_build_sections(const cg_plan *p, const uint32_t *sms,
+                                   size_t n_sm, FILE *log,
+                                   cg_gpu_sections *out);
+void cg_gpu_sections_free(cg_gpu_sections *s);
 
 #endif

@@ -17,6 +17,8 @@
 #include "build.h"
 #include "calibrate.h"
 #include "cli.h"
+#include "engine_format.h"
+#include "gpu.h"
 #include "passes.h"
 #include "quantize.h"
 #include "xml.h"
@@ -33,8 +35,10 @@ static const char *const help_build =
     "                   [--accuracy-target sqnr=DB|top1=FRAC] [--best-effort]\n"
     "                   [--sensitivity-report FILE]\n"
     "                   [--mcpu CPU] [--amx auto|always|never]\n"
+    "                   [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
+    "                   [--no-fuse]\n"
     "\n"
     "Compiles MODEL (.onnx or .xml) into an engine file for this machine's\n"
     "CPU (or --mcpu): every step of the plan becomes machine code\n"
@@ -90,6 +94,14 @@ static const char *const help_build =
     "                        large enough to fill its tiles (auto, the\n"
     "                        default; docs/int8.md), every layer it can\n"
     "                        run, or none (AVX-512 VNNI instead)\n"
+    "  --target cuda         also compile every step for NVIDIA GPUs: PTX per\n"
+    "                        --sm (and cubins when ptxas is found) in the\n"
+    "                        engine; the plan is the generic x86-64 one, so\n"
+    "                        the engine runs on the CPU too (cpu,cuda is the\n"
+    "                        same).  GPU kernels exist for int8 conv/GEMM,\n"
+    "                        depthwise and layout steps (docs/gpu.md)\n"
+    "  --sm LIST             GPU architectures, e.g. 80,86,89,90 (the\n"
+    "                        default); LLVM 19 + ptxas 13 take 75..90\n"
     "  --shapes NAME:DIMS    fix symbolic input dims, e.g. input:1x3x224x224\n"
     "  --const-input NAME=FILE\n"
     "                        freeze input NAME to the value in FILE (.npy or\n"
@@ -101,7 +113,10 @@ static const char *const help_build =
     "                        engine (ingot inspect ENGINE --ir STEP shows a\n"
     "                        step's); with FILE.ll (or --keep-ir=FILE) also\n"
     "                        write it to FILE\n"
-    "  --verbose             print the pass pipeline and what each pass did\n";
+    "  --verbose             print the pass pipeline and what each pass did\n"
+    "                        (and every fusion, with node names)\n"
+    "  --no-fuse             no fusion: one step per node (docs/fusion.md);\n"
+    "                        for comparing step counts and outputs\n";
 
 typedef struct dump_ctx {
   const char *engine_path;
@@ -135,8 +150,14 @@ int ingot_plugin_build(int argc, char **argv) {
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
   int n_consts = 0, amx = CG_AMX_AUTO;
-  bool verbose = false, embed_ir = false;
+  bool verbose = false, embed_ir = false, no_fuse = false;
   cli_shapes so = {0};
+  /* --target cuda */
+  bool gpu = false;
+  const char *sm_list = NULL;
+  uint32_t sms[INGOT_GPU_MAX_SM];
+  size_t n_sms = 0;
+  char gpu_note[256] = "";
   /* --int8 and calibration */
   quant_override ovr[CLI_MAX_INPUTS];
   quant_report report = {0};
@@ -238,6 +259,20 @@ int ingot_plugin_build(int argc, char **argv) {
                                "--amx takes auto, always or never, not '%s'",
                                v);
       }
+    } else if (strcmp(a, "--target") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (strcmp(v, "cpu") == 0) {
+        gpu = false;
+      } else if (strcmp(v, "cuda") == 0 || strcmp(v, "cpu,cuda") == 0 ||
+                 strcmp(v, "cuda,cpu") == 0) {
+        gpu = true;
+      } else {
+        cli_free_shapes(&so);
+        return cli_usage_error("build", "--target %s: use cpu, cuda or "
+                               "cpu,cuda", v);
+      }
+    } else if (strcmp(a, "--sm") == 0 && i + 1 < argc) {
+      sm_list = argv[++i];
     } else if (strcmp(a, "--dump-ir") == 0 && i + 1 < argc) {
       dump = argv[++i];
     } else if (strcmp(a, "--keep-ir") == 0) {
@@ -249,6 +284,8 @@ int ingot_plugin_build(int argc, char **argv) {
       keep_ir = a + 10;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       verbose = true;
+    } else if (strcmp(a, "--no-fuse") == 0) {
+      no_fuse = true;
     } else if (strcmp(a, "--const-input") == 0 && i + 1 < argc) {
       if (n_consts == CLI_MAX_INPUTS) {
         cli_free_shapes(&so);
@@ -269,6 +306,24 @@ int ingot_plugin_build(int argc, char **argv) {
     } else {
       cli_free_shapes(&so);
       return cli_usage_error("build", "unexpected argument '%s'", a);
+    }
+  }
+  if (sm_list && !gpu) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s", "--sm goes with --target cuda");
+  }
+  if (gpu && mcpu) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--mcpu does not go with --target cuda (a GPU "
+                           "engine's CPU code is for the generic x86-64)");
+  }
+  if (gpu) {
+    ingot_status ss = cg_gpu_parse_sm(sm_list ? sm_list : "80,86,89,90", sms,
+                                      INGOT_GPU_MAX_SM, &n_sms);
+    if (ss) {
+      cli_free_shapes(&so);
+      return cli_fail(ss);
     }
   }
   if (!model || !out) {
@@ -292,6 +347,16 @@ int ingot_plugin_build(int argc, char **argv) {
     return cli_usage_error("build", "%s",
                            "--accuracy-target and --sensitivity-report need "
                            "--calib DATA");
+  }
+  if (search && co.cache) {
+    /* The cache does not record which feeds made it; the search needs
+     * ranges from the calibration feeds only, not the held-out ones. */
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--calib-cache does not go with --accuracy-target "
+                           "or --sensitivity-report: they calibrate on the "
+                           "first three quarters of --calib and hold the "
+                           "rest out, which a cache cannot tell apart");
   }
   if (qo.best_effort && qo.target.kind == QUANT_TARGET_NONE) {
     cli_free_shapes(&so);
@@ -369,6 +434,7 @@ int ingot_plugin_build(int argc, char **argv) {
   }
   dump_ctx dc = {out};
   pass_options po = {.nhwc = true,
+                     .no_fuse = no_fuse,
                      .verify = true,
                      .log = verbose ? stderr : NULL,
                      .dump_stage = dump,
@@ -382,11 +448,16 @@ int ingot_plugin_build(int argc, char **argv) {
                          .log = verbose ? stderr : NULL,
                          .ir_out = keep_ir ? &ir_text : NULL,
                          .embed_ir = embed_ir,
-                         .amx = amx};
+                         .amx = amx,
+                         .gpu_sm = gpu ? sms : NULL,
+                         .n_gpu_sm = n_sms,
+                         .gpu_note = gpu_note,
+                         .gpu_note_cap = sizeof gpu_note};
   void *bytes = NULL;
   size_t size = 0;
   if (!s) s = cg_build_engine(g, &bo, &bytes, &size);
   if (!s) s = write_file(out, bytes, size);
+  if (!s && gpu_note[0]) fprintf(stderr, "ingot build: note: %s\n", gpu_note);
   if (!s && keep_ir) s = write_file(keep_ir, ir_text, strlen(ir_text));
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!s)

@@ -22,12 +22,12 @@
 #define MAX_IO 4096
 #define MAX_STEPS (1u << 20)
 #define MAX_DESC 4096
-#define N_KINDS (INGOT_SECTION_TENSOR_MAP + 1)
+#define N_KINDS (INGOT_SECTION_GPU_PLAN + 1)
 
 static const char *const kind_names[N_KINDS] = {
     "?",       "STRINGS",  "TENSORS", "PLAN",      "PROVENANCE", "WEIGHTS",
     "CPU_CODE", "GPU_PTX", "GPU_CUBIN", "BUILD_INFO", "LLVM_IR",
-    "TENSOR_MAP"};
+    "TENSOR_MAP", "GPU_PLAN"};
 
 const char *ev_section_name(uint32_t kind) {
   return kind > 0 && kind < N_KINDS ? kind_names[kind] : "unknown";
@@ -250,6 +250,11 @@ static ingot_status read_rest(ev_engine *e) {
     e->llvm_ir = (const char *)e->file + ir->offset;
     e->llvm_ir_size = ir->size;
   }
+  const char *ge = rt_gpu_view_init(
+      e->file, section(e, INGOT_SECTION_GPU_PTX),
+      section(e, INGOT_SECTION_GPU_CUBIN), section(e, INGOT_SECTION_GPU_PLAN),
+      e->n_steps, &e->gpu);
+  if (ge) return bad(e, "%s", ge);
   const ingot_section_entry *b = section(e, INGOT_SECTION_BUILD_INFO);
   uint64_t n = b ? b->size : 0;
   e->build_info = malloc(n + 1);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "engine_format.h"
+#include "gpu_format.h"
 #include "ingot/ingot.h"
 
 typedef struct ev_tensor {
@@ -50,6 +51,7 @@ typedef struct ev_engine {
   const char *llvm_ir;    /* LLVM_IR text (not NUL-terminated), or NULL */
   size_t llvm_ir_size;
   char *build_info;       /* owned, NUL-terminated, "" if absent */
+  rt_gpu_view gpu;        /* GPU sections (format 1.3); step_count 0: none */
 } ev_engine;
 
 /* Reads and checks |path| into |out| (zeroed on failure). */

@@ -151,6 +151,92 @@ static void print_bytes_line(const char *what, long long v, long long of) {
   printf("\n");
 }
 
+/* GPU engines (--target cuda, format 1.3): the PTX/cubin sms and, per
+ * step, its GPU kernel, launch and ptxas -v's registers / shared memory /
+ * spills for each cubin. */
+static void jstr(const char *s);
+static void jkey(const char *k);
+
+/* "gpu": null, or {"ptx":[{"sm","ptx_version"}],"cubin_sm":[...],
+ * "steps":[{"kernel","grid","block","shared_bytes","ptxas":[{"sm",
+ * "registers","shared_bytes","stack_bytes","spill_stores","spill_loads"}]}]}
+ * (docs/inspect-format.md). */
+static void json_gpu(const ev_engine *e) {
+  const rt_gpu_view *g = &e->gpu;
+  printf(",\"gpu\":");
+  if (!g->plan.step_count) {
+    printf("null");
+    return;
+  }
+  printf("{\"ptx\":[");
+  for (uint32_t i = 0; i < g->n_ptx; i++)
+    printf("%s{\"sm\":%u,\"ptx_version\":\"%u.%u\"}", i ? "," : "",
+           g->ptx[i].sm, g->ptx[i].ptx_version / 10,
+           g->ptx[i].ptx_version % 10);
+  printf("],\"cubin_sm\":[");
+  for (uint32_t i = 0; i < g->n_cubin; i++)
+    printf("%s%u", i ? "," : "", g->cubin[i].sm);
+  printf("],\"steps\":[");
+  for (uint32_t k = 0; k < g->plan.step_count; k++) {
+    ingot_gpu_step st = rt_gpu_step(g, k);
+    printf("%s{", k ? "," : ""), jkey("kernel"), jstr(st.kernel);
+    printf(",\"entry\":"), jstr(st.entry);
+    printf(",\"grid\":[%u,%u,%u],\"block\":[%u,%u,%u],\"shared_bytes\":%u,"
+           "\"ptxas\":[",
+           st.grid[0], st.grid[1], st.grid[2], st.block[0], st.block[1],
+           st.block[2], st.shared_bytes);
+    for (uint32_t i = 0; i < g->plan.sm_count; i++) {
+      ingot_gpu_kernel_info in = rt_gpu_info(g, i, k);
+      printf("%s{\"sm\":%u,\"registers\":%u,\"shared_bytes\":%u,"
+             "\"stack_bytes\":%u,\"spill_stores\":%u,\"spill_loads\":%u}",
+             i ? "," : "", g->plan.sms[i], in.registers, in.shared_bytes,
+             in.stack_bytes, in.spill_stores, in.spill_loads);
+    }
+    printf("]}");
+  }
+  printf("]}");
+}
+
+static void print_gpu(const ev_engine *e) {
+  const rt_gpu_view *g = &e->gpu;
+  if (!g->plan.step_count) return;
+  printf("gpu: PTX for");
+  for (uint32_t i = 0; i < g->n_ptx; i++)
+    printf(" sm_%u (PTX %u.%u)%s", g->ptx[i].sm, g->ptx[i].ptx_version / 10,
+           g->ptx[i].ptx_version % 10, i + 1 < g->n_ptx ? "," : "");
+  if (g->n_cubin) {
+    printf("; cubins for");
+    for (uint32_t i = 0; i < g->n_cubin; i++) printf(" sm_%u", g->cubin[i].sm);
+    printf("\n");
+  } else {
+    printf("; no cubins (built without ptxas: the driver compiles the "
+           "PTX)\n");
+  }
+  printf("  %-4s %-12s %-14s %-8s %6s", "#", "kernel", "grid", "block",
+         "smem");
+  for (uint32_t i = 0; i < g->plan.sm_count; i++)
+    printf("  sm_%u regs/smem/spill-st/spill-ld", g->plan.sms[i]);
+  printf("\n");
+  for (uint32_t k = 0; k < g->plan.step_count; k++) {
+    ingot_gpu_step st = rt_gpu_step(g, k);
+    char grid[48], block[32];
+    snprintf(grid, sizeof grid, "%ux%ux%u", st.grid[0], st.grid[1],
+             st.grid[2]);
+    snprintf(block, sizeof block, "%u", st.block[0] * st.block[1] *
+                                            st.block[2]);
+    printf("  %-4u %-12s %-14s %-8s %6u", k, st.kernel, grid, block,
+           st.shared_bytes);
+    for (uint32_t i = 0; i < g->plan.sm_count; i++) {
+      ingot_gpu_kernel_info in = rt_gpu_info(g, i, k);
+      char cell[64];
+      snprintf(cell, sizeof cell, "%u/%u/%u/%u", in.registers,
+               in.shared_bytes, in.spill_stores, in.spill_loads);
+      printf("  %-34s", cell);
+    }
+    printf("\n");
+  }
+}
+
 static void print_text(const report *r) {
   const ev_engine *e = &r->e;
   const ingot_file_header *h = &e->header;
@@ -216,6 +302,7 @@ static void print_text(const report *r) {
     printf("%s\n", first ? "-" : "");
   }
 
+  print_gpu(e);
   printf("precision: requested %s", r->requested);
   if (*r->req_why) printf(" (%s)", r->req_why);
   printf("\n");
@@ -358,6 +445,7 @@ static void print_json(const report *r) {
   printf(",\"weights_bytes\":%llu,\"code_bytes\":%llu}",
          (unsigned long long)h->weights_size,
          (unsigned long long)h->code_size);
+  json_gpu(e);
   printf(",\"tensors\":[");
   for (uint32_t i = 0; i < e->n_inputs + e->n_outputs; i++) {
     const ev_tensor *t = &e->tensors[i];
@@ -541,6 +629,85 @@ static int run_disasm(const char *path, const inspect_opts *o) {
   return fn(3, args);
 }
 
+/* --memory: the TENSOR_MAP (engine format 1.2) as a memory plan.  Each
+ * arena tensor: its place, the step that writes it, and the first later
+ * step whose output overlaps its bytes (where the plan reuses them: the
+ * tensor is dead by then).  Then the peak against the naive sum. */
+static const ingot_section_entry *find_section(const ev_engine *e,
+                                               uint32_t kind) {
+  for (uint32_t i = 0; i < e->header.section_count; i++)
+    if (e->sections[i].kind == kind) return &e->sections[i];
+  return NULL;
+}
+
+static ingot_status print_memory(const ev_engine *e) {
+  const ingot_section_entry *ms = find_section(e, INGOT_SECTION_TENSOR_MAP);
+  const ingot_section_entry *ss = find_section(e, INGOT_SECTION_STRINGS);
+  if (!ms)
+    return ingot_make_status(INGOT_NOT_FOUND,
+                             "%s: no TENSOR_MAP section (engine format 1.2 "
+                             "and later have it): the per-tensor plan is "
+                             "not recorded", e->path);
+  ingot_tensor_map_header h;
+  if (ms->size < sizeof h || !ss)
+    return ingot_make_status(INGOT_DATA_LOSS, "%s: TENSOR_MAP is truncated",
+                             e->path);
+  memcpy(&h, e->file + ms->offset, sizeof h);
+  if (h.entry_size < sizeof(ingot_tensor_map_entry) ||
+      (uint64_t)h.count * h.entry_size > ms->size - sizeof h)
+    return ingot_make_status(INGOT_DATA_LOSS, "%s: TENSOR_MAP holds %u "
+                             "entries of %u bytes in %llu bytes", e->path,
+                             h.count, h.entry_size,
+                             (unsigned long long)ms->size);
+  ingot_tensor_map_entry *t = calloc(h.count ? h.count : 1, sizeof *t);
+  if (!t) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  const char *strs = (const char *)e->file + ss->offset;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < h.count; i++) {
+    memcpy(&t[i], e->file + ms->offset + sizeof h + (size_t)i * h.entry_size,
+           sizeof *t);
+    if (t[i].name >= ss->size ||
+        !memchr(strs + t[i].name, 0, ss->size - t[i].name)) {
+      free(t);
+      return ingot_make_status(INGOT_DATA_LOSS, "%s: TENSOR_MAP entry %u: "
+                               "name outside STRINGS", e->path, i);
+    }
+    total += t[i].arena_bytes;
+  }
+  printf("memory plan of %s: %u arena tensors, arena %llu bytes\n", e->path,
+         h.count, (unsigned long long)e->header.arena_size);
+  printf("  %10s %10s  %-8s %-10s %s\n", "offset", "bytes", "written",
+         "reused by", "tensor");
+  for (uint32_t i = 0; i < h.count; i++) {
+    char w[16] = "input", re[16] = "-";
+    if (t[i].ready_step != INGOT_TENSOR_READY_INPUT)
+      snprintf(w, sizeof w, "step %u", t[i].ready_step);
+    uint32_t first = UINT32_MAX;
+    for (uint32_t j = 0; j < h.count; j++) {
+      if (t[j].ready_step == INGOT_TENSOR_READY_INPUT ||
+          (t[i].ready_step != INGOT_TENSOR_READY_INPUT &&
+           t[j].ready_step <= t[i].ready_step))
+        continue;
+      bool overlap = t[j].arena_offset < t[i].arena_offset + t[i].arena_bytes &&
+                     t[i].arena_offset < t[j].arena_offset + t[j].arena_bytes;
+      if (overlap && t[j].ready_step < first) first = t[j].ready_step;
+    }
+    if (first != UINT32_MAX) snprintf(re, sizeof re, "step %u", first);
+    printf("  %10llu %10llu  %-8s %-10s %s\n",
+           (unsigned long long)t[i].arena_offset,
+           (unsigned long long)t[i].arena_bytes, w, re, strs + t[i].name);
+  }
+  long long act = info_number(e, "arena-activations-bytes");
+  long long naive = info_number(e, "arena-naive-bytes");
+  printf("mapped tensors %llu bytes in all", (unsigned long long)total);
+  if (act >= 0 && naive > 0)
+    printf("; activations peak %lld of %lld bytes naive (%.1f%%)", act, naive,
+           100.0 * (double)act / (double)naive);
+  printf("\n");
+  free(t);
+  return NULL;
+}
+
 int inspect_engine(const char *path, const inspect_opts *o) {
   if (o->check) {
     /* This runtime and CPU (the header), then the file's integrity
@@ -559,6 +726,12 @@ int inspect_engine(const char *path, const inspect_opts *o) {
     return cli_fail(ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
                                       "out of memory"));
   ingot_status s = ev_open(path, &r->e);
+  if (!s && o->memory) {
+    s = print_memory(&r->e);
+    ev_close(&r->e);
+    free(r);
+    return s ? cli_fail(s) : 0;
+  }
   if (!s && o->ir_step) {
     uint32_t k;
     s = ev_find_step(&r->e, o->ir_step, &k);

@@ -37,14 +37,14 @@
 #define MAX_TASKS ((int64_t)1 << 31)
 #define MAX_ARENA (1ull << 40)
 #define MAX_DESC 4096            /* largest desc_size/step_size accepted */
-#define N_KINDS (INGOT_SECTION_TENSOR_MAP + 1)
+#define N_KINDS (INGOT_SECTION_GPU_PLAN + 1)
 
 /* LLVM_IR (text for tools) is known, so a duplicate is refused, and
  * otherwise ignored: running an engine never reads it. */
 static const char *const kind_names[N_KINDS] = {
     "?",          "STRINGS", "TENSORS",   "PLAN",      "PROVENANCE",
     "WEIGHTS",    "CPU_CODE", "GPU_PTX",  "GPU_CUBIN", "BUILD_INFO",
-    "LLVM_IR",    "TENSOR_MAP"};
+    "LLVM_IR",    "TENSOR_MAP", "GPU_PLAN"};
 
 const char *ingot_version(void) { return INGOT_RT_VERSION; }
 
@@ -116,11 +116,8 @@ static ingot_status check_header(const ingot_file_header *h, uint64_t actual) {
                              "engine targets '%s'; this runtime runs x86_64 "
                              "code",
                              h->target_triple);
-  if (h->gpu_arch != 0)
-    return ingot_make_status(INGOT_UNIMPLEMENTED,
-                             "engine holds GPU code for sm_%u; this runtime "
-                             "runs CPU engines only",
-                             h->gpu_arch);
+  /* gpu_arch != 0 (format 1.3): the engine also holds GPU code
+   * (--target cuda), next to CPU code for the same plan, which runs here. */
   ingot_status s = rt_cpu_check(h->cpu_features, rt_cpu_detect());
   if (!s && (h->cpu_features & RT_CPU_AMX)) s = rt_cpu_enable_amx();
   return s;
@@ -497,6 +494,19 @@ static ingot_status read_rest(ingot_engine *e, const sections *S) {
                (unsigned long long)e->header.code_size);
   if (!csize && e->n_steps)
     return bad("PLAN has %u steps but there is no CPU_CODE", e->n_steps);
+  /* GPU sections (format 1.3): checked here, used by cuda.c. */
+  const char *ge = rt_gpu_view_init(
+      e->file, S->kind[INGOT_SECTION_GPU_PTX],
+      S->kind[INGOT_SECTION_GPU_CUBIN], S->kind[INGOT_SECTION_GPU_PLAN],
+      e->n_steps, &e->gpu);
+  if (ge) return bad("%s", ge);
+  if (e->header.gpu_arch && !e->gpu.plan.step_count)
+    return bad("the header says the engine holds GPU code for sm_%u, but it "
+               "has no GPU sections",
+               e->header.gpu_arch);
+  if (!e->header.gpu_arch && e->gpu.plan.step_count)
+    return bad("GPU sections in an engine whose header names no GPU "
+               "architecture");
   const ingot_section_entry *b = S->kind[INGOT_SECTION_BUILD_INFO];
   uint64_t bsize = b ? b->size : 0;
   e->build_info = malloc(bsize + 1);

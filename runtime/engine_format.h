@@ -29,7 +29,10 @@
  *   CPU_CODE    one x86-64 ELF64 relocatable object holding every step
  *               function (ABI below).
  *   BUILD_INFO  text, "key: value" lines (command line, graph hash, ...).
- *   GPU_PTX, GPU_CUBIN  reserved for the CUDA path.
+ *   GPU_PTX, GPU_CUBIN, GPU_PLAN  optional (format 1.3, `ingot build
+ *               --target cuda`, docs/gpu.md): PTX per sm, cubins per sm
+ *               (when ptxas was found), and each step's GPU kernel, launch
+ *               and ptxas figures.  CPU runtimes ignore them.
  *   LLVM_IR     optional (format 1.1): the optimised LLVM IR of every step
  *               function as text (`ingot build --keep-ir`), for
  *               `ingot inspect --ir`.  Runtimes ignore it.
@@ -56,8 +59,9 @@
 
 #define INGOT_MAGIC "INGOT\0\0\0" /* 8 bytes, with the two padding NULs */
 #define INGOT_FORMAT_MAJOR 1
-#define INGOT_FORMAT_MINOR 2 /* 1.1: LLVM_IR section, AMX_FP16 bit;
-                                1.2: TENSOR_MAP section */
+#define INGOT_FORMAT_MINOR 3 /* 1.1: LLVM_IR section, AMX_FP16 bit;
+                                1.2: TENSOR_MAP section;
+                                1.3: GPU_PTX, GPU_CUBIN, GPU_PLAN */
 #define INGOT_HEADER_SIZE 256
 #define INGOT_SECTION_ALIGN 64
 #define INGOT_MAX_RANK 8
@@ -95,6 +99,7 @@ enum ingot_section_kind {
   INGOT_SECTION_BUILD_INFO = 9,
   INGOT_SECTION_LLVM_IR = 10, /* format 1.1, optional */
   INGOT_SECTION_TENSOR_MAP = 11, /* format 1.2, optional */
+  INGOT_SECTION_GPU_PLAN = 12,   /* format 1.3, optional */
 };
 
 typedef struct ingot_file_header {
@@ -223,5 +228,60 @@ typedef struct ingot_tensor_map_entry {
 } ingot_tensor_map_entry;
 _Static_assert(sizeof(ingot_tensor_map_entry) == 128,
                "ingot_tensor_map_entry");
+
+/* GPU_PTX and GPU_CUBIN (format 1.3): ingot_gpu_blob_header,
+ * ingot_gpu_blob[count] (ascending sm), then the blobs; offsets count from
+ * the section's start.  A PTX blob is the module's text (not NUL-
+ * terminated); a cubin blob is ptxas's ELF for that sm.  Every module holds
+ * one .entry per step, named as GPU_PLAN says. */
+typedef struct ingot_gpu_blob_header {
+  uint32_t count;
+  uint32_t entry_size; /* sizeof(ingot_gpu_blob) */
+} ingot_gpu_blob_header;
+_Static_assert(sizeof(ingot_gpu_blob_header) == 8, "ingot_gpu_blob_header");
+
+typedef struct ingot_gpu_blob {
+  uint32_t sm;          /* compute capability XY (80 = sm_80) */
+  uint32_t ptx_version; /* PTX: the module's .version as XY (70 = 7.0) */
+  uint64_t offset;
+  uint64_t size;
+} ingot_gpu_blob;
+_Static_assert(sizeof(ingot_gpu_blob) == 24, "ingot_gpu_blob");
+
+/* GPU_PLAN (format 1.3): ingot_gpu_plan_header, ingot_gpu_step[step_count]
+ * (one per PLAN step, same order: the GPU runs every step), then
+ * ingot_gpu_kernel_info[sm_count][step_count], ptxas -v's figures for the
+ * cubin of sms[i].  A kernel takes two parameters, the device arena and
+ * weights pointers (param_bytes 16), and addresses everything through
+ * them with the CPU plan's arena offsets. */
+#define INGOT_GPU_MAX_SM 8
+typedef struct ingot_gpu_plan_header {
+  uint32_t step_count;
+  uint32_t step_size; /* sizeof(ingot_gpu_step) */
+  uint32_t sm_count;  /* cubins (GPU_CUBIN entries); 0 without ptxas */
+  uint32_t info_size; /* sizeof(ingot_gpu_kernel_info) */
+  uint32_t sms[INGOT_GPU_MAX_SM];
+} ingot_gpu_plan_header;
+_Static_assert(sizeof(ingot_gpu_plan_header) == 48, "ingot_gpu_plan_header");
+
+typedef struct ingot_gpu_step {
+  char entry[64];    /* PTX .entry name, NUL-terminated */
+  char kernel[32];   /* GPU template, e.g. "g_qconv", NUL-terminated */
+  uint32_t grid[3];
+  uint32_t block[3];
+  uint32_t shared_bytes; /* static shared memory of the kernel */
+  uint32_t param_bytes;  /* 16: arena, weights */
+} ingot_gpu_step;
+_Static_assert(sizeof(ingot_gpu_step) == 128, "ingot_gpu_step");
+
+typedef struct ingot_gpu_kernel_info {
+  uint32_t registers;    /* per thread */
+  uint32_t shared_bytes; /* static shared memory */
+  uint32_t stack_bytes;
+  uint32_t spill_stores; /* bytes */
+  uint32_t spill_loads;  /* bytes */
+  uint32_t reserved;
+} ingot_gpu_kernel_info;
+_Static_assert(sizeof(ingot_gpu_kernel_info) == 24, "ingot_gpu_kernel_info");
 
 #endif /* INGOT_ENGINE_FORMAT_H */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "engine_format.h"
+#include "gpu_format.h"
 #include "ingot/ingot.h"
 
 /*===--- cpu.c ------------------------------------------------------------===*/
@@ -137,6 +138,7 @@ struct ingot_engine {
   const uint8_t *weights;
   char *build_info; /* owned, NUL-terminated */
   rt_elf_image code;
+  rt_gpu_view gpu; /* GPU sections (gpu_format.h); step_count 0: none */
 };
 
 void rt_engine_retain(ingot_engine *e);

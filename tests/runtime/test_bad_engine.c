@@ -249,7 +249,7 @@ static void test_header(void) {
        put64(b, offsetof(ingot_file_header, code_size), 64));
   CASE("absurd weights size", INGOT_DATA_LOSS, "larger than the file",
        put64(b, offsetof(ingot_file_header, weights_size), UINT64_MAX));
-  CASE("GPU engine", INGOT_UNIMPLEMENTED, "sm_80",
+  CASE("GPU arch without GPU sections", INGOT_DATA_LOSS, "sm_80",
        put32(b, offsetof(ingot_file_header, gpu_arch), 80));
   CASE("other target", INGOT_INCOMPATIBLE, "aarch64",
        memcpy(b + offsetof(ingot_file_header, target_triple),

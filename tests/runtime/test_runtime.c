@@ -52,7 +52,7 @@ static void test_writer(const uint8_t *obj, size_t n) {
   CHECK(h.checksum == rt_crc32c(a + 256, a_size - 256));
   CHECK(h.content_hash == fnv(a + 256, a_size - 256));
   CHECK(h.section_count == 8 && h.section_table_offset == 256);
-  CHECK(h.format_major == 1 && h.format_minor == 2);
+  CHECK(h.format_major == 1 && h.format_minor == INGOT_FORMAT_MINOR);
   CHECK(h.arena_size == A_SIZE && h.weights_size == W_SIZE && h.code_size == n);
   CHECK(strncmp(h.producer, "ingot ", 6) == 0);
   ingot_section_entry sec[7];

@@ -37,6 +37,7 @@ static const char *const help_build =
     "                   [--mcpu CPU] [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
+    "                   [--no-fuse]\n"
     "\n"
     "Compiles MODEL (.onnx or .xml) into an engine file for this machine's\n"
     "CPU (or --mcpu): every step of the plan becomes machine code\n"
@@ -106,7 +107,10 @@ static const char *const help_build =
     "                        engine (ingot inspect ENGINE --ir STEP shows a\n"
     "                        step's); with FILE.ll (or --keep-ir=FILE) also\n"
     "                        write it to FILE\n"
-    "  --verbose             print the pass pipeline and what each pass did\n";
+    "  --verbose             print the pass pipeline and what each pass did\n"
+    "                        (and every fusion, with node names)\n"
+    "  --no-fuse             no fusion: one step per node (docs/fusion.md);\n"
+    "                        for comparing step counts and outputs\n";
 
 typedef struct dump_ctx {
   const char *engine_path;
@@ -140,7 +144,7 @@ int ingot_plugin_build(int argc, char **argv) {
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
   int n_consts = 0;
-  bool verbose = false, embed_ir = false;
+  bool verbose = false, embed_ir = false, no_fuse = false;
   cli_shapes so = {0};
   /* --target cuda */
   bool gpu = false;
@@ -263,6 +267,8 @@ int ingot_plugin_build(int argc, char **argv) {
       keep_ir = a + 10;
     } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       verbose = true;
+    } else if (strcmp(a, "--no-fuse") == 0) {
+      no_fuse = true;
     } else if (strcmp(a, "--const-input") == 0 && i + 1 < argc) {
       if (n_consts == CLI_MAX_INPUTS) {
         cli_free_shapes(&so);
@@ -324,6 +330,16 @@ int ingot_plugin_build(int argc, char **argv) {
     return cli_usage_error("build", "%s",
                            "--accuracy-target and --sensitivity-report need "
                            "--calib DATA");
+  }
+  if (search && co.cache) {
+    /* The cache does not record which feeds made it; the search needs
+     * ranges from the calibration feeds only, not the held-out ones. */
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--calib-cache does not go with --accuracy-target "
+                           "or --sensitivity-report: they calibrate on the "
+                           "first three quarters of --calib and hold the "
+                           "rest out, which a cache cannot tell apart");
   }
   if (qo.best_effort && qo.target.kind == QUANT_TARGET_NONE) {
     cli_free_shapes(&so);
@@ -401,6 +417,7 @@ int ingot_plugin_build(int argc, char **argv) {
   }
   dump_ctx dc = {out};
   pass_options po = {.nhwc = true,
+                     .no_fuse = no_fuse,
                      .verify = true,
                      .log = verbose ? stderr : NULL,
                      .dump_stage = dump,

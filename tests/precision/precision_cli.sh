@@ -72,7 +72,29 @@ expect 1 "--accuracy-target sqnr=abc: write sqnr=DB" -- "${b[@]}" -o "$tmp/x.ing
 expect 1 "top1 is a fraction in \(0, 1\]" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target top1=2
 expect 2 "need --calib DATA" -- "$ingot" build "$cnn" -o "$tmp/x.ingot" --int8 --accuracy-target sqnr=30
 expect 2 "go with --int8" -- "$ingot" build "$cnn" -o "$tmp/x.ingot" --accuracy-target sqnr=30
+expect 2 "--calib-cache does not go with --accuracy-target" -- "${b[@]}" -o "$tmp/x.ingot" \
+  --accuracy-target sqnr=30 --calib-cache "$tmp/cache.txt"
 expect 2 "--best-effort goes with --accuracy-target" -- "${b[@]}" -o "$tmp/x.ingot" --best-effort
+
+# An already-quantised (QDQ) model has its own int8 layers: no search.
+"$py" - "$tmp/qdq" <<'PY' || exit 1
+import os, sys, numpy as np, onnx
+from onnx import helper as h, TensorProto as T
+d = sys.argv[1]
+os.makedirs(os.path.join(d, "calib"), exist_ok=True)
+g = h.make_graph(
+    [h.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="q"),
+     h.make_node("DequantizeLinear", ["q", "s", "z"], ["dq"], name="dq"),
+     h.make_node("Relu", ["dq"], ["y"], name="relu")], "qdq",
+    [h.make_tensor_value_info("x", T.FLOAT, [1, 4])],
+    [h.make_tensor_value_info("y", T.FLOAT, [1, 4])],
+    [h.make_tensor("s", T.FLOAT, [], [0.1]), h.make_tensor("z", T.UINT8, [], [128])])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), os.path.join(d, "qdq.onnx"))
+for k in range(2):
+    np.save(os.path.join(d, "calib", "%d.npy" % k), np.ones((1, 4), np.float32) * k)
+PY
+expect 1 "--accuracy-target and --sensitivity-report need a float model: this one is already quantised" -- \
+  "$ingot" build "$tmp/qdq/qdq.onnx" -o "$tmp/x.ingot" --int8 --calib "$tmp/qdq/calib" --accuracy-target sqnr=30
 
 # --- the accuracy search on the outlier transformer -------------------
 ot=$tmp/outlier

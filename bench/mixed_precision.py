@@ -147,6 +147,9 @@ def main():
              "--accuracy-target", args.target, "--sensitivity-report", report])
         search_s = time.time() - t0
         sens = list(csv.DictReader(open(report)))
+        import shutil
+        shutil.copy(os.path.join(tmp, "sens.svg"),
+                    os.path.join(os.path.dirname(args.out), "sensitivity-outlier.svg"))
         fallback = [r["node"] for r in sens if r["fallback"] == "yes"]
         # ORT: fp32, plain, with the same layers excluded.
         q_plain, q_excl = os.path.join(tmp, "ort_int8.onnx"), os.path.join(tmp, "ort_excl.onnx")
@@ -209,6 +212,8 @@ def write(args, rows, fallback, sens, search_s, seconds, ort_version):
         "with a constant input and leaves it fp32; the last row excludes those Adds too." % (
             args.target, search_s, n_layers, len(fallback),
             ", ".join("`%s`" % n for n in fallback), len(fallback)),
+        "",
+        "![Per-layer sensitivity](sensitivity-outlier.svg)",
         "",
         "| configuration | Ingot SQNR dB | Ingot top-1 agreement | Ingot µs | ORT SQNR dB | "
         "ORT top-1 agreement | ORT µs | ORT / Ingot time |",

@@ -25,6 +25,7 @@
 #include "params.h"
 #include "cg.h"
 #include "kernels/kabi.h"
+#include "generic/epilogue.h"
 
 typedef struct cg_lower_ctx cg_lower_ctx;
 
@@ -58,6 +59,11 @@ ingot_status cg_add_weights(cg_lower_ctx *ctx, const void *data,
                             size_t size, kbuf *out);
 ingot_status cg_scratch(cg_lower_ctx *ctx, size_t size, kbuf *out);
 ingot_status cg_emit(cg_lower_ctx *ctx, const cg_step *step);
+/* The epilogue the planner gave the node being lowered (plan_fuse.c; n = 0
+ * when none): a float32 step copies it into its descriptor's |epi|. */
+const kepi *cg_epilogue(const cg_lower_ctx *ctx);
+/* A MatMul's fused bias (a constant row of N values), or 0. */
+ir_tensor_id cg_fused_bias(const cg_lower_ctx *ctx);
 
 /* Broadcast geometry of an elementwise step (lower_elementwise.c): numpy
  * broadcasting of the |nin| <= 3 operand views |in| to the output view |y|

@@ -401,6 +401,7 @@ static ingot_status lower_float(cg_lower_ctx *ctx, const ir_node *n,
            (long long)d->k[1], (long long)d->k[2], (long long)d->s[2],
            (long long)(d->cin_g * d->group), (long long)(d->cout_g * d->group),
            d->group > 1 && !dw ? " grouped" : "", nhwc ? "NHWC" : "NC..");
+  d->epi = *cg_epilogue(ctx); /* plan_fuse.c */
   cg_step st = {
       .kernel = kernel,
       .desc = d,

@@ -130,6 +130,7 @@ static int unary_op(ir_op op, int *cost) {
   case IR_OP_SOFTPLUS: return KEW_SOFTPLUS;
   case IR_OP_ELU: return KEW_ELU;
   case IR_OP_SELU: return KEW_SELU;
+  case IR_OP_GELU: return KEW_GELU; /* KEW_GELU_TANH: cg_lower_unary */
   default: return -1;
   }
 }
@@ -148,6 +149,7 @@ static ingot_status emit_unary(cg_lower_ctx *ctx, const ir_node *n,
     snprintf(summary, sizeof summary, "%s %s %s", what,
              dims_str(y, shape, sizeof shape), ir_dtype_name(d->ydt));
   d->tasks = ew_tasks(d->n, cost);
+  if (d->ydt == IR_F32) d->epi = *cg_epilogue(ctx); /* plan_fuse.c */
   uint64_t esz = (d->op == KEW_ONES ? 0 : ir_dtype_traits[d->xdt].size) +
                  ir_dtype_traits[d->ydt].size;
   cg_step st = {.kernel = "k_ew_unary",
@@ -301,8 +303,10 @@ ingot_status cg_lower_unary(cg_lower_ctx *ctx, ir_node_id nid) {
                            ir_dtype_name(y.dtype), ir_dtype_name(t));
     const ir_p_activation *p = n->params;
     if (n->op == IR_OP_ELU || n->op == IR_OP_SELU ||
-        n->op == IR_OP_LEAKY_RELU || n->op == IR_OP_HARD_SIGMOID) {
+        n->op == IR_OP_LEAKY_RELU || n->op == IR_OP_HARD_SIGMOID ||
+        n->op == IR_OP_GELU) {
       if (!p) return ir_node_error(n, INGOT_INTERNAL, "node was not parsed");
+      if (n->op == IR_OP_GELU && p->alpha != 0) d.op = KEW_GELU_TANH;
       d.alpha = p->alpha;
       d.beta = p->beta;
       d.gamma = p->gamma;
@@ -444,6 +448,7 @@ static ingot_status emit_binary(cg_lower_ctx *ctx, const ir_node *n, int op,
   INGOT_RETURN_IF_ERROR(bin_shape(n, y, in, nin, &d));
   int64_t cost = op == KEW_POW ? 16 : 1;
   d.tasks = ew_tasks(d.n, cost);
+  if (d.ydt == IR_F32) d.epi = *cg_epilogue(ctx); /* plan_fuse.c */
   bool bcast = false;
   for (int k = 0; k < nin; k++) bcast |= view_numel(&in[k]) != d.n;
   char shape[96], summary[192];

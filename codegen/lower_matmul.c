@@ -119,6 +119,7 @@ static bool avx512_fits(const k_mm_desc *d) {
 }
 
 ingot_status cg_mm_emit(cg_lower_ctx *ctx, k_mm_desc *d, const char *what) {
+  if (d->kind == KMM_F32) d->epi = *cg_epilogue(ctx); /* plan_fuse.c */
   int64_t nbatch = 1;
   for (int32_t q = 0; q < d->nbdim; q++) nbatch *= d->bdims[q];
   if (d->kind != KMM_F32) {
@@ -332,6 +333,15 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
     INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[ib], &vb));
     INGOT_RETURN_IF_ERROR(need_model_layout(n, &vb, "input B"));
     d.b = vb.buf;
+  }
+  ir_tensor_id bias = kind == KMM_F32 ? cg_fused_bias(ctx) : 0;
+  if (bias) { /* Add of a constant row, fused (plan_fuse.c): y = A·B + C */
+    cg_view vc;
+    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, bias, &vc));
+    d.has_c = 1;
+    d.c = vc.buf;
+    d.c_rs = 0;
+    d.c_cs = 1;
   }
 
   if (kind != KMM_F32) {

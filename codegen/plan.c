@@ -39,6 +39,7 @@ struct cg_lower_ctx {
   size_t weights_cap;
   uint64_t scratch_base, scratch_used, scratch_peak;
   uint32_t cap_steps;
+  cg_fusion fz; /* plan_fuse.c */
 };
 
 static uint64_t align_up(uint64_t x) { return (x + ALIGN - 1) & ~(uint64_t)(ALIGN - 1); }
@@ -48,6 +49,13 @@ static ingot_status oom(void) {
 }
 
 const ir_graph *cg_graph(const cg_lower_ctx *ctx) { return ctx->g; }
+const kepi *cg_epilogue(const cg_lower_ctx *ctx) {
+  static const kepi none;
+  return ctx->node && ctx->fz.epi ? &ctx->fz.epi[ctx->node] : &none;
+}
+ir_tensor_id cg_fused_bias(const cg_lower_ctx *ctx) {
+  return ctx->node && ctx->fz.bias ? ctx->fz.bias[ctx->node] : 0;
+}
 const cg_target *cg_target_of(const cg_lower_ctx *ctx) {
   return &ctx->plan->target;
 }
@@ -295,6 +303,7 @@ static int by_size_desc(const void *a, const void *b) {
 
 static ingot_status place_activations(cg_lower_ctx *ctx) {
   const ir_graph *g = ctx->g;
+  const ir_tensor_id *cn = ctx->fz.canon; /* fused: shared places */
   uint32_t nt = g->n_tensors, end = g->n_nodes + 1;
   live *lv = calloc(nt, sizeof *lv);
   bool *need = calloc(nt, sizeof *need);
@@ -319,18 +328,19 @@ static ingot_status place_activations(cg_lower_ctx *ctx) {
     for (int k = 0; k < n->n_out; k++) {
       ir_tensor_id t = n->out[k];
       if (!t) continue;
+      t = cn[t];
       need[t] = true;
       if (lv[t].first == UINT32_MAX) lv[t].first = nid;
       if (lv[t].last < nid) lv[t].last = nid;
     }
     for (int k = 0; k < n->n_in; k++) {
-      ir_tensor_id t = n->in[k];
+      ir_tensor_id t = n->in[k] ? cn[n->in[k]] : 0;
       if (t && g->tensors[t].role != IR_ROLE_CONSTANT && lv[t].last < nid)
         lv[t].last = nid;
     }
   }
   for (uint32_t i = 0; i < g->n_outputs; i++) {
-    ir_tensor_id t = g->outputs[i];
+    ir_tensor_id t = cn[g->outputs[i]];
     need[t] = true; /* constants listed as outputs get an arena copy */
     if (lv[t].first == UINT32_MAX) lv[t].first = 0;
     lv[t].last = end;
@@ -343,12 +353,22 @@ static ingot_status place_activations(cg_lower_ctx *ctx) {
     free(lv), free(need), free(order), free(placed), free(poff);
     return oom();
   }
+  /* The naive sum: every tensor of the graph in its own place, whatever
+   * the fusions share. */
   for (ir_tensor_id t = 1; t < nt; t++) {
-    if (!need[t]) continue;
+    const ir_tensor *x = &g->tensors[t];
+    if (!(need[t] || x->is_output || x->role == IR_ROLE_INPUT ||
+          (x->producer && x->role == IR_ROLE_ACTIVATION)))
+      continue;
+    ir_value v = {x->dtype, x->shape, NULL, false};
+    uint64_t sz = align_up(ir_value_nbytes(&v));
+    ctx->plan->naive_size += sz ? sz : ALIGN;
+  }
+  for (ir_tensor_id t = 1; t < nt; t++) {
+    if (!need[t] || cn[t] != t) continue;
     ir_value v = {g->tensors[t].dtype, g->tensors[t].shape, NULL, false};
     lv[t].size = align_up(ir_value_nbytes(&v));
     if (lv[t].size == 0) lv[t].size = ALIGN;
-    ctx->plan->naive_size += lv[t].size;
     order[n_order++] = lv[t];
   }
   qsort(order, n_order, sizeof *order, by_size_desc);
@@ -374,6 +394,8 @@ static ingot_status place_activations(cg_lower_ctx *ctx) {
     ctx->offset[t->id] = (int64_t)off;
     if (off + t->size > peak) peak = off + t->size;
   }
+  for (ir_tensor_id t = 1; t < nt; t++)
+    if (cn[t] != t) ctx->offset[t] = ctx->offset[cn[t]];
   ctx->plan->activations_size = peak;
   free(lv), free(need), free(order), free(placed), free(poff);
   return NULL;
@@ -450,6 +472,7 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
   if (!ctx.offset || !ctx.woffset) s = oom();
   for (ir_tensor_id t = 0; !s && t < g->n_tensors; t++)
     ctx.offset[t] = ctx.woffset[t] = -1;
+  if (!s) s = cg_fuse_plan(g, po, &ctx.fz);
   if (!s) s = place_activations(&ctx);
   for (uint32_t i = 0; !s && i < g->n_inputs; i++)
     s = map_add(p, g, g->inputs[i], ctx.offset[g->inputs[i]],
@@ -467,9 +490,15 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
       break;
     }
     uint32_t before = p->n_steps;
-    s = fn(&ctx, nid);
-    for (int k = 0; !s && p->n_steps > before && k < n->n_out; k++)
-      if (n->out[k] && ctx.offset[n->out[k]] >= 0)
+    /* A node another step computes (plan_fuse.c) lowers to nothing; its
+     * outputs are complete by the last step so far. */
+    bool fused = ctx.fz.skip[nid];
+    if (!fused) s = fn(&ctx, nid);
+    for (int k = 0; !s && (p->n_steps > before || (fused && p->n_steps)) &&
+                    k < n->n_out;
+         k++)
+      if (n->out[k] && ctx.offset[n->out[k]] >= 0 &&
+          !ctx.fz.hidden[n->out[k]])
         s = map_add(p, g, n->out[k], ctx.offset[n->out[k]], p->n_steps - 1);
   }
   /* Outputs that no step writes: constants (folded) are copied in. */
@@ -496,6 +525,7 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
   if (p->arena_size == 0) p->arena_size = ALIGN;
   free(ctx.offset);
   free(ctx.woffset);
+  cg_fusion_release(&ctx.fz);
   if (s) {
     cg_plan_destroy(p);
     return s;

@@ -11,6 +11,7 @@
 #define INGOT_CODEGEN_PLAN_H
 
 #include "cg.h"
+#include "generic/epilogue.h"
 #include "ir.h"
 #include "passes.h"
 
@@ -31,6 +32,22 @@ typedef struct cg_plan {
   cg_map_tensor *map; /* TENSOR_MAP entries (tensor_map.c), plan order */
   uint32_t n_map;
 } cg_plan;
+
+/* The planner's fusions (plan_fuse.c, docs/fusion.md), per tensor and per
+ * node of the graph after the passes. */
+typedef struct cg_fusion {
+  ir_tensor_id *canon; /* the tensor whose arena place it shares (itself) */
+  bool *hidden;        /* a fused step never stores it: no TENSOR_MAP entry */
+  bool *skip;          /* node computed by another node's step: no step */
+  kepi *epi;           /* elementwise ops a node's step applies after it */
+  ir_tensor_id *bias;  /* MatMul: a constant row added as its C operand */
+} cg_fusion;
+
+/* Fills |f| for |g| (everything off when po->no_fuse); notes each fusion
+ * in the fused lines of the node whose step computes it, and in po->log. */
+ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
+                          cg_fusion *f);
+void cg_fusion_release(cg_fusion *f);
 
 /* Mutates |g| (passes).  |po| may be NULL (defaults: NHWC on). */
 ingot_status cg_plan_build(ir_graph *g, const cg_target *target,

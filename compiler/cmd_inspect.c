@@ -16,6 +16,7 @@ static const char *const help_inspect =
     "       ingot inspect ENGINE --check\n"
     "       ingot inspect ENGINE --disasm STEP [--att]\n"
     "       ingot inspect ENGINE --ir STEP\n"
+    "       ingot inspect ENGINE --memory\n"
     "\n"
     "For a model: its opset and producer, inputs and outputs with dtypes\n"
     "and shapes, a histogram of its ops and its parameter count.\n"
@@ -40,7 +41,10 @@ static const char *const help_inspect =
     "                       STEP is an index, a symbol (ingot_step_3) or a\n"
     "                       model node name\n"
     "  --ir STEP            engine: STEP's optimised LLVM IR (engines built\n"
-    "                       with ingot build --keep-ir)\n";
+    "                       with ingot build --keep-ir)\n"
+    "  --memory             engine: the memory plan tensor by tensor (arena\n"
+    "                       place, the step that writes it, the step whose\n"
+    "                       output reuses its bytes), peak against naive sum\n";
 
 static void print_tensor_line(const char *what, const ir_tensor *t) {
   char b[128];
@@ -76,6 +80,8 @@ int cmd_inspect(int argc, char **argv) {
       io.check = true;
     } else if (strcmp(a, "--json") == 0) {
       io.json = true;
+    } else if (strcmp(a, "--memory") == 0) {
+      io.memory = true;
     } else if (strcmp(a, "--att") == 0) {
       io.att = true;
     } else if (strcmp(a, "--disasm") == 0 && i + 1 < argc) {
@@ -106,6 +112,7 @@ int cmd_inspect(int argc, char **argv) {
                             : io.disasm_step ? "--disasm"
                             : io.ir_step     ? "--ir"
                             : io.att         ? "--att"
+                            : io.memory      ? "--memory"
                                              : NULL;
   if (is_model && engine_only) {
     cli_free_shapes(&so);
@@ -113,12 +120,12 @@ int cmd_inspect(int argc, char **argv) {
                            engine_only);
   }
   if (!is_model) {
-    int modes = io.check + !!io.disasm_step + !!io.ir_step;
+    int modes = io.check + !!io.disasm_step + !!io.ir_step + io.memory;
     cli_free_shapes(&so);
     if (modes > 1 || (io.json && modes))
       return cli_usage_error("inspect", "%s",
-                             "--check, --disasm, --ir and --json are "
-                             "separate reports: give one");
+                             "--check, --disasm, --ir, --memory and --json "
+                             "are separate reports: give one");
     if (io.att && !io.disasm_step)
       return cli_usage_error("inspect", "%s", "--att goes with --disasm");
     if (dump)

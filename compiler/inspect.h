@@ -14,6 +14,7 @@ typedef struct inspect_opts {
   const char *ir_step;     /* --ir STEP, or NULL */
   const char *disasm_step; /* --disasm STEP, or NULL */
   bool att;                /* --att: AT&T syntax for --disasm */
+  bool memory;             /* --memory: the memory plan, tensor by tensor */
 } inspect_opts;
 
 /* Prints what |o| asks about the engine at |path|; returns the exit code

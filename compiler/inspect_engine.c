@@ -629,6 +629,85 @@ static int run_disasm(const char *path, const inspect_opts *o) {
   return fn(3, args);
 }
 
+/* --memory: the TENSOR_MAP (engine format 1.2) as a memory plan.  Each
+ * arena tensor: its place, the step that writes it, and the first later
+ * step whose output overlaps its bytes (where the plan reuses them: the
+ * tensor is dead by then).  Then the peak against the naive sum. */
+static const ingot_section_entry *find_section(const ev_engine *e,
+                                               uint32_t kind) {
+  for (uint32_t i = 0; i < e->header.section_count; i++)
+    if (e->sections[i].kind == kind) return &e->sections[i];
+  return NULL;
+}
+
+static ingot_status print_memory(const ev_engine *e) {
+  const ingot_section_entry *ms = find_section(e, INGOT_SECTION_TENSOR_MAP);
+  const ingot_section_entry *ss = find_section(e, INGOT_SECTION_STRINGS);
+  if (!ms)
+    return ingot_make_status(INGOT_NOT_FOUND,
+                             "%s: no TENSOR_MAP section (engine format 1.2 "
+                             "and later have it): the per-tensor plan is "
+                             "not recorded", e->path);
+  ingot_tensor_map_header h;
+  if (ms->size < sizeof h || !ss)
+    return ingot_make_status(INGOT_DATA_LOSS, "%s: TENSOR_MAP is truncated",
+                             e->path);
+  memcpy(&h, e->file + ms->offset, sizeof h);
+  if (h.entry_size < sizeof(ingot_tensor_map_entry) ||
+      (uint64_t)h.count * h.entry_size > ms->size - sizeof h)
+    return ingot_make_status(INGOT_DATA_LOSS, "%s: TENSOR_MAP holds %u "
+                             "entries of %u bytes in %llu bytes", e->path,
+                             h.count, h.entry_size,
+                             (unsigned long long)ms->size);
+  ingot_tensor_map_entry *t = calloc(h.count ? h.count : 1, sizeof *t);
+  if (!t) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  const char *strs = (const char *)e->file + ss->offset;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < h.count; i++) {
+    memcpy(&t[i], e->file + ms->offset + sizeof h + (size_t)i * h.entry_size,
+           sizeof *t);
+    if (t[i].name >= ss->size ||
+        !memchr(strs + t[i].name, 0, ss->size - t[i].name)) {
+      free(t);
+      return ingot_make_status(INGOT_DATA_LOSS, "%s: TENSOR_MAP entry %u: "
+                               "name outside STRINGS", e->path, i);
+    }
+    total += t[i].arena_bytes;
+  }
+  printf("memory plan of %s: %u arena tensors, arena %llu bytes\n", e->path,
+         h.count, (unsigned long long)e->header.arena_size);
+  printf("  %10s %10s  %-8s %-10s %s\n", "offset", "bytes", "written",
+         "reused by", "tensor");
+  for (uint32_t i = 0; i < h.count; i++) {
+    char w[16] = "input", re[16] = "-";
+    if (t[i].ready_step != INGOT_TENSOR_READY_INPUT)
+      snprintf(w, sizeof w, "step %u", t[i].ready_step);
+    uint32_t first = UINT32_MAX;
+    for (uint32_t j = 0; j < h.count; j++) {
+      if (t[j].ready_step == INGOT_TENSOR_READY_INPUT ||
+          (t[i].ready_step != INGOT_TENSOR_READY_INPUT &&
+           t[j].ready_step <= t[i].ready_step))
+        continue;
+      bool overlap = t[j].arena_offset < t[i].arena_offset + t[i].arena_bytes &&
+                     t[i].arena_offset < t[j].arena_offset + t[j].arena_bytes;
+      if (overlap && t[j].ready_step < first) first = t[j].ready_step;
+    }
+    if (first != UINT32_MAX) snprintf(re, sizeof re, "step %u", first);
+    printf("  %10llu %10llu  %-8s %-10s %s\n",
+           (unsigned long long)t[i].arena_offset,
+           (unsigned long long)t[i].arena_bytes, w, re, strs + t[i].name);
+  }
+  long long act = info_number(e, "arena-activations-bytes");
+  long long naive = info_number(e, "arena-naive-bytes");
+  printf("mapped tensors %llu bytes in all", (unsigned long long)total);
+  if (act >= 0 && naive > 0)
+    printf("; activations peak %lld of %lld bytes naive (%.1f%%)", act, naive,
+           100.0 * (double)act / (double)naive);
+  printf("\n");
+  free(t);
+  return NULL;
+}
+
 int inspect_engine(const char *path, const inspect_opts *o) {
   if (o->check) {
     /* This runtime and CPU (the header), then the file's integrity
@@ -647,6 +726,12 @@ int inspect_engine(const char *path, const inspect_opts *o) {
     return cli_fail(ingot_make_status(INGOT_RESOURCE_EXHAUSTED,
                                       "out of memory"));
   ingot_status s = ev_open(path, &r->e);
+  if (!s && o->memory) {
+    s = print_memory(&r->e);
+    ev_close(&r->e);
+    free(r);
+    return s ? cli_fail(s) : 0;
+  }
   if (!s && o->ir_step) {
     uint32_t k;
     s = ev_find_step(&r->e, o->ir_step, &k);

@@ -25,6 +25,9 @@ typedef struct pass_options {
   /* ingot build --int8 (calibrate, quantize, precision table); NULL
    * otherwise.  qdq-fold runs either way. */
   struct quant_options *int8;
+  /* --no-fuse: no fusion pass changes the graph and the planner fuses no
+   * steps (docs/fusion.md); for comparisons. */
+  bool no_fuse;
 } pass_options;
 
 typedef ingot_status (*pass_fn)(ir_graph *g, const pass_options *opt);
@@ -54,5 +57,8 @@ ingot_status pass_calibrate(ir_graph *g, const pass_options *opt);
 ingot_status pass_quantize(ir_graph *g, const pass_options *opt);
 ingot_status pass_qdq_fold(ir_graph *g, const pass_options *opt);
 ingot_status pass_layout(ir_graph *g, const pass_options *opt);
+ingot_status pass_fuse_gelu(ir_graph *g, const pass_options *opt);
+ingot_status pass_fuse_layernorm(ir_graph *g, const pass_options *opt);
+ingot_status pass_fuse_reduce(ir_graph *g, const pass_options *opt);
 
 #endif /* INGOT_PASSES_H */

@@ -19,6 +19,12 @@ const pass_info pass_pipeline[] = {
      "--int8: QuantizeLinear/DequantizeLinear pairs from the ranges"},
     {"qdq-fold", pass_qdq_fold,
      "QDQ patterns become int8 QOperator ops (explicit quantisation)"},
+    {"fuse-gelu", pass_fuse_gelu,
+     "Erf- and tanh-form GELU subgraphs become Gelu (not with --no-fuse)"},
+    {"fuse-layernorm", pass_fuse_layernorm,
+     "ReduceMean/Sub/Pow/Sqrt/Div subgraphs become LayerNormalization"},
+    {"fuse-reduce", pass_fuse_reduce,
+     "two reductions of one kind in a row become one over both axes"},
     {"layout", pass_layout,
      "store conv/pool activations NHWC, insert layout casts"},
 };

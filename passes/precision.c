@@ -386,7 +386,7 @@ static ingot_status write_svg(const char *path, const search *S,
       vmax = c[i].alone.sqnr;
   if (S->q->target.kind == QUANT_TARGET_SQNR && S->q->target.value > vmax)
     vmax = S->q->target.value;
-  vmax = ceil(vmax / 10) * 10;
+  vmax = ceil(vmax / 20) * 20; /* ticks at quarters: whole numbers */
   int width = label_w + bar_w + 90, height = top + m * row_h + 40;
   fprintf(f,
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "

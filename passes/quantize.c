@@ -669,6 +669,13 @@ ingot_status pass_calibrate(ir_graph *g, const pass_options *opt) {
 ingot_status pass_quantize(ir_graph *g, const pass_options *opt) {
   quant_options *q = opt ? opt->int8 : NULL;
   if (!q || !q->int8) return NULL;
+  if (has_explicit_quant(g) &&
+      (q->target.kind != QUANT_TARGET_NONE || q->sensitivity_report))
+    return ingot_make_status(
+        INGOT_INVALID_ARGUMENT,
+        "--accuracy-target and --sensitivity-report need a float model: "
+        "this one is already quantised (QuantizeLinear/DequantizeLinear or "
+        "QLinear nodes), so its layers' int8 forms are its own");
   if (!q->table || !q->table->r || has_explicit_quant(g)) {
     if (has_explicit_quant(g)) {
       /* Already quantised: its own scales win over any calibration. */

@@ -1,6 +1,6 @@
 /* unary.c — reference kernels of the unary elementwise ops: the math
  * functions (Abs ... Softsign, Not), the parameterised activations (Elu,
- * Selu, LeakyRelu, HardSigmoid, HardSwish), Clip, Identity, Dropout and
+ * Selu, LeakyRelu, HardSigmoid, HardSwish, Gelu), Clip, Identity, Dropout and
  * Cast.
  *
  * Every kernel is written once over all dtypes: floats are computed in
@@ -23,6 +23,25 @@
 /*===------------------------------------------------------------------===*/
 /* dtype helpers                                                           */
 /*===------------------------------------------------------------------===*/
+
+/* Gelu-20: approximate "none" (erf) or "tanh"; ir_p_activation.alpha is
+ * 1 for tanh. */
+ingot_status ref_parse_gelu(ir_graph *g, ir_node_id nid) {
+  ir_node *n = ref_node(g, nid);
+  static const char *const names[] = {"approximate", NULL};
+  INGOT_RETURN_IF_ERROR(ir_attr_check_known(n, names));
+  const char *a;
+  INGOT_RETURN_IF_ERROR(ir_attr_string(n, "approximate", "none", &a));
+  if (strcmp(a, "none") != 0 && strcmp(a, "tanh") != 0)
+    return ir_node_error(n, INGOT_INVALID_ARGUMENT,
+                         "approximate is '%s'; Gelu takes 'none' or 'tanh'",
+                         a);
+  ir_p_activation *p = ref_params_new(g, nid, sizeof *p);
+  if (!p)
+    return ir_node_error(n, INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  p->alpha = strcmp(a, "tanh") == 0 ? 1.0f : 0.0f;
+  return NULL;
+}
 
 static bool is_float_dt(ir_dtype t) {
   const ir_dtype_info *d = ir_dtype_get(t);
@@ -98,6 +117,11 @@ static double unary_f(ir_op op, const ir_p_activation *p, double x) {
   case IR_OP_LEAKY_RELU: return x < 0 ? p->alpha * x : x;
   case IR_OP_HARD_SIGMOID: return clamp01(p->alpha * x + p->beta);
   case IR_OP_HARD_SWISH: return x * clamp01(x / 6.0 + 0.5);
+  case IR_OP_GELU: /* alpha 1: approximate="tanh" */
+    if (p->alpha != 0)
+      return 0.5 * x *
+             (1.0 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
   default: return x;
   }
 }
@@ -173,7 +197,8 @@ ingot_status ref_eval_unary(const ir_node *n, const ir_value *in, int nin,
   INGOT_RETURN_IF_ERROR(check_unary_dtype(n, x->dtype, unary_classes(n->op)));
   const ir_p_activation *p = n->params;
   if (!p && (n->op == IR_OP_ELU || n->op == IR_OP_SELU ||
-             n->op == IR_OP_LEAKY_RELU || n->op == IR_OP_HARD_SIGMOID))
+             n->op == IR_OP_LEAKY_RELU || n->op == IR_OP_HARD_SIGMOID ||
+             n->op == IR_OP_GELU))
     return ir_node_error(n, INGOT_INTERNAL, "node was not parsed");
   size_t count = ir_shape_numel(&y->shape);
   if (count == 0) return NULL;

@@ -9,7 +9,7 @@
 # table with its reasons lands in BUILD_INFO (ingot inspect), and
 # --sensitivity-report writes a CSV and an SVG that parse.  An unreachable
 # target stops the build with the best figure and the fallback list, unless
-# --best-effort.  About 30 s under ASan.
+# --best-effort.  About 45 s under ASan on an idle machine.
 # usage: precision_cli.sh INGOT PYTHON MODELS TMPDIR
 set -u
 ingot=$1 py=$2 models=$3 tmp=$4
@@ -72,7 +72,29 @@ expect 1 "--accuracy-target sqnr=abc: write sqnr=DB" -- "${b[@]}" -o "$tmp/x.ing
 expect 1 "top1 is a fraction in \(0, 1\]" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target top1=2
 expect 2 "need --calib DATA" -- "$ingot" build "$cnn" -o "$tmp/x.ingot" --int8 --accuracy-target sqnr=30
 expect 2 "go with --int8" -- "$ingot" build "$cnn" -o "$tmp/x.ingot" --accuracy-target sqnr=30
+expect 2 "--calib-cache does not go with --accuracy-target" -- "${b[@]}" -o "$tmp/x.ingot" \
+  --accuracy-target sqnr=30 --calib-cache "$tmp/cache.txt"
 expect 2 "--best-effort goes with --accuracy-target" -- "${b[@]}" -o "$tmp/x.ingot" --best-effort
+
+# An already-quantised (QDQ) model has its own int8 layers: no search.
+"$py" - "$tmp/qdq" <<'PY' || exit 1
+import os, sys, numpy as np, onnx
+from onnx import helper as h, TensorProto as T
+d = sys.argv[1]
+os.makedirs(os.path.join(d, "calib"), exist_ok=True)
+g = h.make_graph(
+    [h.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="q"),
+     h.make_node("DequantizeLinear", ["q", "s", "z"], ["dq"], name="dq"),
+     h.make_node("Relu", ["dq"], ["y"], name="relu")], "qdq",
+    [h.make_tensor_value_info("x", T.FLOAT, [1, 4])],
+    [h.make_tensor_value_info("y", T.FLOAT, [1, 4])],
+    [h.make_tensor("s", T.FLOAT, [], [0.1]), h.make_tensor("z", T.UINT8, [], [128])])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 13)]), os.path.join(d, "qdq.onnx"))
+for k in range(2):
+    np.save(os.path.join(d, "calib", "%d.npy" % k), np.ones((1, 4), np.float32) * k)
+PY
+expect 1 "--accuracy-target and --sensitivity-report need a float model: this one is already quantised" -- \
+  "$ingot" build "$tmp/qdq/qdq.onnx" -o "$tmp/x.ingot" --int8 --calib "$tmp/qdq/calib" --accuracy-target sqnr=30
 
 # --- the accuracy search on the outlier transformer -------------------
 ot=$tmp/outlier
@@ -112,7 +134,11 @@ PY
 expect 0 "layer: layer0.attn.av \| MatMul \| int8 \| fp32 \| accuracy target sqnr>=20 dB: fallback 1 of" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-plain-int8: SQNR" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-chosen: SQNR [0-9.]+ dB, .* with [0-9]+ of 23 layer\(s\) fp32; est\. \+[0-9.]+ us" -- "$ingot" inspect "$tmp/auto.ingot"
-# Unreachable: stops with the best figure and the full list...
+# Unreachable: stops with the best figure and the full list (on 8 feeds,
+# 6 calibration and 2 held out: every fallback count is tried)...
+small=$tmp/outlier8
+[ -f "$small/transformer_outlier.onnx" ] || "$py" "$models/make_outlier_transformer.py" "$small" 8 0 || exit 1
+ob=("$ingot" build "$m" --int8 --calib "$small/calib")
 expect 1 "--accuracy-target sqnr>=200 dB is unreachable in int8: plain int8 gives SQNR .* the best with at least one layer int8 is SQNR .* Fallback order \(most damaging first\): 1\. 'layer0\.attn\.av'.*23\. '" -- \
   "${ob[@]}" -o "$tmp/x.ingot" --accuracy-target sqnr=200
 # ... or, with --best-effort, builds the best.

@@ -22,6 +22,7 @@
  * Float contraction is enabled in the float kernels (see matmul.c).
  */
 #include "generic/conv.h"
+#include "generic/epilogue_apply.h"
 
 #define CONV_PX_MAX 24
 #define CONV_NV_MAX 4
@@ -139,6 +140,8 @@ KSIG(k_conv_f32) {
               kptr(d->w, arena, weights),
               d->has_bias ? kptr(d->bias, arena, weights) : NULL,
               kptr(d->y, arena, weights), task_begin, task_end);
+  kconv_epilogue(d, &d->epi, kptr(d->y, arena, weights), task_begin,
+                 task_end);
 }
 
 /*===------------------------------------------------------------------===*/
@@ -194,6 +197,8 @@ KSIG(k_conv_dw_f32) {
               kptr(d->w, arena, weights),
               d->has_bias ? kptr(d->bias, arena, weights) : NULL,
               kptr(d->y, arena, weights), task_begin, task_end);
+  kconv_epilogue(d, &d->epi, kptr(d->y, arena, weights), task_begin,
+                 task_end);
 }
 
 /*===------------------------------------------------------------------===*/

@@ -76,6 +76,9 @@ typedef struct k_conv_desc {
    * (rs 1, indexed by g*cout_g + co). */
   k_qparam x_zp, w_zp, x_scale, w_scale, y_scale, y_zp;
   int32_t qmin, qmax;
+
+  /* Fused elementwise ops applied to Y after the sums (float32). */
+  kepi epi;
 } k_conv_desc;
 
 /*===------------------------------------------------------------------===*/

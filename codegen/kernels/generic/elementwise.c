@@ -25,46 +25,8 @@
 #include "elementwise.h"
 #include "kmath.h"
 
-/* Clamp to [0, 1] keeping NaN (HardSigmoid, HardSwish). */
-#define EW_CLAMP01(v) ((v) < 0 ? (T)0 : ((v) > 1 ? (T)1 : (v)))
-
-/* The float formulas of the unary ops, x of type T; al, be, ga are the
- * op's alpha, beta, gamma as T.  Sin and Cos are handled apart (above).
- * ORDER EW_UNARY. */
-#define EW_FLOAT_FORMULAS(X)                                   \
-  X(KEW_ABS, KM_ABS(x))                                        \
-  X(KEW_NEG, -x)                                               \
-  X(KEW_CEIL, KM_CEIL(x))                                      \
-  X(KEW_FLOOR, KM_FLOOR(x))                                    \
-  X(KEW_ROUND, KM_RINT(x))                                     \
-  X(KEW_SIGN, x > 0 ? (T)1 : (x < 0 ? (T)-1 : x))              \
-  X(KEW_SQRT, KM_SQRT(x))                                      \
-  X(KEW_EXP, KM_EXP(x))                                        \
-  X(KEW_LOG, KM_LOG(x))                                        \
-  X(KEW_TANH, KM_TANH(x))                                      \
-  X(KEW_ERF, KM_ERF(x))                                        \
-  X(KEW_SIGMOID, KM_SIGMOID(x))                                \
-  X(KEW_RELU, x < 0 ? (T)0 : x)                                \
-  X(KEW_RECIPROCAL, (T)1 / x)                                  \
-  X(KEW_SOFTPLUS, KM_SOFTPLUS(x))                              \
-  X(KEW_SOFTSIGN, x / ((T)1 + KM_ABS(x)))                      \
-  X(KEW_ELU, x < 0 ? al * KM_EXPM1(x) : x)                     \
-  X(KEW_SELU, x <= 0 ? ga_al * KM_EXPM1(x) : ga * x)           \
-  X(KEW_LEAKY_RELU, x < 0 ? al * x : x)                        \
-  X(KEW_HARD_SIGMOID, EW_CLAMP01(al * x + be))                 \
-  X(KEW_HARD_SWISH, x * EW_CLAMP01(x / (T)6 + (T)0.5))
-
-/* The float formulas of the arithmetic binary ops, a and b of type T.
- * Max/Min propagate NaN from either side.  ORDER EW_BINARY. */
-#define EW_BINARY_FLOAT_FORMULAS(X)                            \
-  X(KEW_ADD, a + b)                                            \
-  X(KEW_SUB, a - b)                                            \
-  X(KEW_MUL, a * b)                                            \
-  X(KEW_DIV, a / b)                                            \
-  X(KEW_POW, KM_POW(a, b))                                     \
-  X(KEW_PRELU, a < 0 ? a * b : a)                              \
-  X(KEW_MAX, (a > b || a != a) ? a : b)                        \
-  X(KEW_MIN, (a < b || a != a) ? a : b)
+#include "ew_formulas.h"
+#include "generic/epilogue_apply.h"
 
 static int64_t dt_size(int dt) {
   switch (dt) {
@@ -270,8 +232,9 @@ static void ew_cast(int from, int to, const void *x, void *y, int64_t n) {
   }
 }
 
-KSIG(k_ew_unary) {
-  const kew_unary *d = desc_;
+static void ew_unary_task(const kew_unary *d, uint8_t *arena,
+                       const uint8_t *weights, int64_t task_begin,
+                       int64_t task_end) {
   int64_t e0, e1;
   ew_range(d->n, d->tasks, task_begin, task_end, &e0, &e1);
   if (e0 >= e1) return;
@@ -481,8 +444,9 @@ static void ew_binary_run(const kew_binary *d, const uint8_t *const *in,
     ew_arith_elem(d, pa, i * sa, pb, i * sb, y, i);
 }
 
-KSIG(k_ew_binary) {
-  const kew_binary *d = desc_;
+static void ew_binary_task(const kew_binary *d, uint8_t *arena,
+                        const uint8_t *weights, int64_t task_begin,
+                        int64_t task_end) {
   int64_t e0, e1;
   ew_range(d->n, d->tasks, task_begin, task_end, &e0, &e1);
   if (e0 >= e1) return;
@@ -532,4 +496,28 @@ KSIG(k_ew_binary) {
         kst_f64(d->ydt, ys, i, kld_f64(d->ydt, ys, i) / d->post_div);
     }
   }
+}
+
+/* The fused epilogue (epilogue.h) on this task's float32 elements. */
+static void ew_epilogue(const kepi *e, int32_t ydt, kbuf yb, uint8_t *arena,
+                        const uint8_t *weights, int64_t n, int64_t tasks,
+                        int64_t task_begin, int64_t task_end) {
+  if (e->n == 0 || ydt != KM_F32) return;
+  int64_t e0, e1;
+  ew_range(n, tasks, task_begin, task_end, &e0, &e1);
+  if (e0 < e1) kepi_run(e, (float *)kptr(yb, arena, weights) + e0, e1 - e0);
+}
+
+KSIG(k_ew_unary) {
+  const kew_unary *d = desc_;
+  ew_unary_task(d, arena, weights, task_begin, task_end);
+  ew_epilogue(&d->epi, d->ydt, d->y, arena, weights, d->n, d->tasks,
+              task_begin, task_end);
+}
+
+KSIG(k_ew_binary) {
+  const kew_binary *d = desc_;
+  ew_binary_task(d, arena, weights, task_begin, task_end);
+  ew_epilogue(&d->epi, d->ydt, d->y, arena, weights, d->n, d->tasks,
+              task_begin, task_end);
 }

@@ -14,18 +14,20 @@
 #ifndef INGOT_K_ELEMENTWISE_H
 #define INGOT_K_ELEMENTWISE_H
 
+#include "generic/epilogue.h"
 #include "kabi.h"
 
 /* Elements per work unit: tasks split a tensor at multiples of this. */
 #define KEW_BLOCK 64
 
 /* k_ew_unary ops.  ORDER EW_UNARY: the formula table in elementwise.c
- * (EW_FLOAT_FORMULAS) has one row per op from KEW_ABS to KEW_HARD_SWISH. */
+ * (EW_FLOAT_FORMULAS, ew_formulas.h) has one row per op from KEW_ABS to
+ * KEW_GELU_TANH. */
 enum kew_unary_op {
   KEW_ABS, KEW_NEG, KEW_CEIL, KEW_FLOOR, KEW_ROUND, KEW_SIGN, KEW_SQRT,
   KEW_EXP, KEW_LOG, KEW_SIN, KEW_COS, KEW_TANH, KEW_ERF, KEW_SIGMOID,
   KEW_RELU, KEW_RECIPROCAL, KEW_SOFTPLUS, KEW_SOFTSIGN, KEW_ELU, KEW_SELU,
-  KEW_LEAKY_RELU, KEW_HARD_SIGMOID, KEW_HARD_SWISH,
+  KEW_LEAKY_RELU, KEW_HARD_SIGMOID, KEW_HARD_SWISH, KEW_GELU, KEW_GELU_TANH,
   KEW_NOT,  /* bool */
   KEW_CLIP, /* bounds below */
   KEW_CAST, /* xdt -> ydt */
@@ -48,6 +50,7 @@ typedef struct kew_unary {
   double alpha, beta, gamma; /* Elu/Selu/LeakyRelu/HardSigmoid */
   double flo, fhi;
   int64_t ilo, ihi;
+  kepi epi; /* fused float32 ops applied to y afterwards */
 } kew_unary;
 
 /* k_ew_binary ops.  ORDER EW_BINARY: KEW_ADD..KEW_MIN are the rows of
@@ -78,6 +81,7 @@ typedef struct kew_binary {
   int64_t n, tasks;
   int64_t dims[KMAX_RANK];
   int64_t str[KEW_MAX_IN][KMAX_RANK];
+  kepi epi; /* fused float32 ops applied to y afterwards */
 } kew_binary;
 
 KSIG(k_ew_unary);

@@ -21,6 +21,7 @@
  * loop nest: the int8 engine (VNNI/AMX kernels) replaces it later.
  */
 #include "generic/matmul.h"
+#include "generic/epilogue_apply.h"
 
 /* Offsets of batch |bi|'s matrices: elements of A, B, Y and the matrix
  * indices of A and B (for N-D quantisation parameters). */
@@ -94,6 +95,7 @@ KSIG(k_mm_f32) {
             kptr(d->b, arena, weights), kptr(d->y, arena, weights),
             d->has_c ? kptr(d->c, arena, weights) : NULL, task_begin,
             task_end);
+  kmm_epilogue(d, &d->epi, kptr(d->y, arena, weights), task_begin, task_end);
 }
 
 /* Requantisation multiplier and output of one QLinearMatMul element. */

@@ -30,6 +30,7 @@
 
 #include <string.h>
 
+#include "generic/epilogue.h"
 #include "kabi.h"
 
 #define KMM_MAX_BATCH 6
@@ -93,6 +94,9 @@ typedef struct k_mm_desc {
   int64_t mr, nv;
   int64_t kc; /* K per pass over a tile's rows (B's block stays in L1) */
   int64_t tiles_b, tiles_m, tiles_n;
+
+  /* Fused elementwise ops applied to Y after the product (float32). */
+  kepi epi;
 } k_mm_desc;
 
 /*===------------------------------------------------------------------===*/

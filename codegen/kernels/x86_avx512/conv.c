@@ -15,6 +15,7 @@
 #include <immintrin.h>
 
 #include "generic/conv.h"
+#include "generic/epilogue_apply.h"
 
 #define CONV_PX_MAX 24 /* ORDER: generic/conv.c, lower_conv.c */
 #define CONV_NV_MAX 4
@@ -119,6 +120,8 @@ KSIG(k_conv_f32_avx512) {
               kptr(d->w, arena, weights),
               d->has_bias ? kptr(d->bias, arena, weights) : NULL,
               kptr(d->y, arena, weights), task_begin, task_end);
+  kconv_epilogue(d, &d->epi, kptr(d->y, arena, weights), task_begin,
+                 task_end);
 }
 
 KSIG(k_conv_dw_f32_avx512) {
@@ -127,4 +130,6 @@ KSIG(k_conv_dw_f32_avx512) {
               kptr(d->w, arena, weights),
               d->has_bias ? kptr(d->bias, arena, weights) : NULL,
               kptr(d->y, arena, weights), task_begin, task_end);
+  kconv_epilogue(d, &d->epi, kptr(d->y, arena, weights), task_begin,
+                 task_end);
 }

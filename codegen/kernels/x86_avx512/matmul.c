@@ -14,6 +14,7 @@
 #include <immintrin.h>
 
 #include "generic/matmul.h"
+#include "generic/epilogue_apply.h"
 
 #define MM_MR_MAX 16
 #define MM_NV_MAX 4
@@ -78,4 +79,5 @@ KSIG(k_mm_f32_avx512) {
             kptr(d->b, arena, weights), kptr(d->y, arena, weights),
             d->has_c ? kptr(d->c, arena, weights) : NULL, task_begin,
             task_end);
+  kmm_epilogue(d, &d->epi, kptr(d->y, arena, weights), task_begin, task_end);
 }

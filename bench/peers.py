@@ -55,7 +55,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INGOT = os.path.join(ROOT, "build", "bin", "ingot")
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
-WORK = os.path.join(ROOT, "build", "bench-peers")
+WORK = os.environ.get("INGOT_BENCH_WORK") or os.path.join(ROOT, "build", "bench-peers")
 RESULTS = os.path.join(ROOT, "bench", "results")
 MEAN = np.array([0.485, 0.456, 0.406], np.float32).reshape(3, 1, 1)
 STD = np.array([0.229, 0.224, 0.225], np.float32).reshape(3, 1, 1)
@@ -384,6 +384,16 @@ def ort_quantize(src, dst, mod, b=1):
         def get_next(self):
             return next(self.it, None)
 
+    import onnx
+    m = onnx.load(src)
+    opset = max([o.version for o in m.opset_import if o.domain in ("", "ai.onnx")] or [13])
+    if opset < 13:
+        # per-channel QDQ writes DequantizeLinear(axis), which needs opset
+        # 13; quantize_static does not upgrade the model, and ONNX Runtime
+        # then rejects its output as an invalid graph
+        from onnx import version_converter
+        src = dst + ".opset13.onnx"
+        onnx.save(version_converter.convert_version(m, 13), src)
     pre = dst + ".pre.onnx"
     try:
         quant_pre_process(src, pre)
@@ -970,7 +980,8 @@ def report(rows, args, meta, threads_all):
     for r in rows:
         if r["model"] not in names:
             names.append(r["model"])
-    L = ["## Ingot vs ONNX Runtime, OpenVINO and PyTorch on real models", "",
+    L = ["## Ingot vs ONNX Runtime, OpenVINO and PyTorch on real models" +
+         (" (%s)" % args.section if args.section else ""), "",
          "Command: `%s` (README: *Benchmarks against the peers*)." % meta["command"], "",
          "Machine: %s, %d CPUs (%s), %s. Run %s–%s UTC, %.0f min. Load average at the "
          "start %s, at the end %.1f / %.1f / %.1f: the machine is shared with other "
@@ -1070,11 +1081,12 @@ def report(rows, args, meta, threads_all):
                 x = float(i8["median_ms"])
                 ro = float(o8["median_ms"]) / x if o8 and o8.get("median_ms") else None
                 rv = float(v8["median_ms"]) / x if v8 and v8.get("median_ms") else None
-                ok = (ro is None or ro >= 2) and (rv is None or rv > 1)
+                ok = ro is not None and rv is not None and ro >= 2 and rv > 1
                 L.append("| %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (
                     m, b, t, fmt_ms(x), fmt_ms(o8["median_ms"]) if ro else "—",
                     "%.2f" % ro if ro else "—", fmt_ms(v8["median_ms"]) if rv else "—",
-                    "%.2f" % rv if rv else "—", "holds" if ok else "**not met**"))
+                    "%.2f" % rv if rv else "—", "holds" if ok else
+                    "no peer int8 ran" if ro is None and rv is None else "**not met**"))
                 if not ok:
                     misses.append((m, b, t, "ORT/Ingot %s, OpenVINO/Ingot %s" % (
                         "%.2f" % ro if ro else "-", "%.2f" % rv if rv else "-")))
@@ -1094,7 +1106,7 @@ def report(rows, args, meta, threads_all):
         L += ["- n%d: %s" % (i + 1, t) for i, t in enumerate(notes)]
         L.append("")
     L += ["Plots: `docs/peers-batch1.png`, `docs/peers-batch8.png`. Raw numbers: "
-          "`bench/results/peers.csv`.", ""]
+          "`bench/results/peers%s.csv`." % ("-" + args.section if args.section else ""), ""]
     return "\n".join(L), misses
 
 
@@ -1116,6 +1128,9 @@ def main():
     ap.add_argument("--max-iters", type=int, default=200)
     ap.add_argument("--models", help="comma-separated model names to keep")
     ap.add_argument("--batches", help="default 1,8 (--quick: 1)")
+    ap.add_argument("--section", default="",
+                    help="write a separate section and CSV named peers-SECTION (a partial "
+                    "run beside the full one)")
     args = ap.parse_args()
     if args.rounds is None:
         args.rounds = 3
@@ -1130,7 +1145,7 @@ def main():
     meta = {"start": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
             "load_start": "%.1f / %.1f / %.1f" % os.getloadavg(),
             "batches": batches, "threads": threads, "versions": versions(),
-            "command": "bench/run" + (" --quick" if args.quick else "")}
+            "command": " ".join(["bench/run"] + sys.argv[1:])}
     os.makedirs(WORK, exist_ok=True)
     os.chdir(WORK)  # ORT's quant_pre_process leaves temporary files in the cwd
     ms = models(args)
@@ -1141,8 +1156,9 @@ def main():
     meta["end"] = time.strftime("%H:%M", time.gmtime())
     meta["minutes"] = (time.time() - t0) / 60
     os.makedirs(RESULTS, exist_ok=True)
+    tag = "-" + args.section if args.section else ""
     csv_path = (os.path.join(WORK, "peers-quick.csv") if args.quick else
-                os.path.join(RESULTS, "peers.csv"))
+                os.path.join(RESULTS, "peers%s.csv" % tag))
     with open(csv_path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
         w.writeheader()
@@ -1164,8 +1180,10 @@ def main():
             f.write(section)
         log("--quick: wrote %s/quick.md, peers-quick.csv and peers-batch*.png" % WORK)
     else:
-        plots(rows, threads_all, os.path.join(ROOT, "docs"))
-        benchdoc.write_section(DOC, "peers.py", section)
+        if not args.section:
+            plots(rows, threads_all, os.path.join(ROOT, "docs"))
+        benchdoc.write_section(DOC, "peers.py" + (" " + args.section if args.section else ""),
+                               section)
     print(section)
     log("done in %.1f min; %s" % ((time.time() - t0) / 60, csv_path))
 

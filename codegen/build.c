@@ -166,6 +166,7 @@ ingot_status cg_build_engine(ir_graph *g, const cg_build_options *opt,
                    : opt->mcpu && strcmp(opt->mcpu, "native") != 0
                        ? cg_target_named(opt->mcpu, &target)
                        : cg_target_host(&target);
+  if (!s) target.amx = opt->amx;
   cg_plan *plan = NULL;
   pass_options po = {.nhwc = true, .verify = true, .log = opt->log};
   if (!s) s = cg_plan_build(g, &target, opt->passes ? opt->passes : &po, &plan);

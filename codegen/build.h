@@ -19,6 +19,7 @@ typedef struct cg_build_options {
   char **ir_out;          /* --keep-ir FILE: optimised LLVM IR (malloc'd) */
   bool embed_ir;          /* --keep-ir: the IR also goes into the engine
                            * (LLVM_IR section, for inspect --ir) */
+  int amx;                /* cg_amx_policy (cg.h); 0: AUTO */
   const uint32_t *gpu_sm; /* --target cuda: sm values (gpu.h), NULL: CPU */
   size_t n_gpu_sm;
   char *gpu_note;         /* out, may be NULL: what the GPU build could not */

@@ -33,7 +33,13 @@ typedef struct cg_target {
   char features[1024];    /* LLVM feature string, e.g. "+avx2,+fma,..." */
   uint64_t cpu_features;  /* INGOT_CPU_* bits the generated code needs */
   cg_isa isa;
+  int amx;                /* cg_amx_policy: which int8 layers AMX takes */
 } cg_target;
+
+/* Where the target has AMX-INT8: AUTO gives AMX the layers its tiles fill
+ * well enough to beat VNNI (lower_amx.c says which), ALWAYS every layer
+ * it supports (tests; `ingot build --amx always`), NEVER none. */
+enum cg_amx_policy { CG_AMX_AUTO = 0, CG_AMX_ALWAYS = 1, CG_AMX_NEVER = 2 };
 
 /* The build machine: features from LLVM's host query (and CPUID), the CPU
  * name derived from the features (LLVM's name can be wrong on VMs). */

@@ -13,7 +13,9 @@
  *  - Conv: 1-D or 2-D, one group, equal strides in 2-D (for one uniform
  *    row stride, amx.h); MatMul: B two-dimensional, A's zero point per tensor,
  *    B's per tensor or per column.
- * Anything else returns done = false and the caller's lowering runs.
+ * and, unless the build says --amx always, amx_pays finds the product
+ * large enough for the tiles.  Anything else returns done = false and the
+ * caller's lowering runs (VNNI where the target has it).
  *
  * Steps: a convolution whose uint8 input is NHWC with channels a multiple of 64,
  * no padding, stride 1 and a 1x1 kernel, or a product with K a multiple of
@@ -40,7 +42,26 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 bool cg_amx_target(const cg_lower_ctx *ctx) {
   uint64_t need = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8;
-  return (cg_target_of(ctx)->cpu_features & need) == need;
+  const cg_target *t = cg_target_of(ctx);
+  return (t->cpu_features & need) == need && t->amx != CG_AMX_NEVER;
+}
+
+/* Does AMX pay for a product with |taps| kernel taps at |stride|, K
+ * channels per tap, N outputs and M rows (output pixels)?  The tiles are
+ * 16 rows by 64 bytes of K, the input of a padded or strided conv is
+ * copied first, and a task configures its tiles once, so narrow or short
+ * products lose to VNNI, which pads K to 4 and N to 16 only.  Measured at
+ * 1 thread (docs/int8.md, "The AMX family"): AMX wins 3x3 stride-1 convs
+ * from 16 channels in and out (16->16 at 16x16: 3.4 vs 6.3 us; 32->32 at
+ * 8x8: 1.35 vs 2.3 us) and the 64-wide products of the benchmarks; VNNI
+ * wins the stems (3->8 stride 2: 3.2 vs 10.7 us), strided convs
+ * (16->32 stride 2: 1.3 vs 2.5 us) and the narrow pointwise convs of the
+ * sample MobileNet (8->8: 0.76 vs 6.6 us; 8->32: 1.1 vs 2.6 us). */
+static bool amx_pays(const cg_lower_ctx *ctx, int64_t taps, int64_t stride,
+                     int64_t k, int64_t n, int64_t m) {
+  if (cg_target_of(ctx)->amx == CG_AMX_ALWAYS) return true;
+  if (taps > 1) return stride == 1 && k >= 16 && n >= 16 && m >= 16;
+  return k >= 64 && n >= 64 && m >= 16;
 }
 
 /* A constant input |idx| of |n| (absent: NULL), with at most |max_n|
@@ -174,7 +195,7 @@ static ingot_status emit(cg_lower_ctx *ctx, const amx_job *j, k_amx_desc *d,
                 .tasks = d->batch * d->tiles_m * d->tiles_n,
                 .ops = (uint64_t)(2 * macs),
                 .bytes = bytes,
-                .precision = IR_I32,
+                .precision = j->ytype, /* as the other int8 families */
                 .summary = summary};
   return cg_emit(ctx, &st);
 }
@@ -245,6 +266,9 @@ ingot_status cg_amx_lower_conv(cg_lower_ctx *ctx, const ir_node *n,
   int64_t C = geo->cin_g, KH = geo->k[1], KW = geo->k[2];
   int64_t H = geo->in[1], W = geo->in[2], OH = geo->out[1], OW = geo->out[2];
   int64_t S = geo->s[2], pt = geo->pb[1], pl = geo->pb[2];
+  if (!amx_pays(ctx, KH * KW, one_row ? S : max64(S, geo->s[1]), C,
+                j.n_out, OH * OW))
+    return NULL;
   j.taps = KH * KW;
   j.cin = C;
   j.cp = round_up(C, 64);
@@ -399,7 +423,8 @@ ingot_status cg_amx_lower_matmul(cg_lower_ctx *ctx, const ir_node *n,
   for (int q = 0; q < 2; q++)
     if (bq[q] && ir_shape_numel(&bq[q]->shape) > 1 && bq[q]->shape.rank != 1)
       fits = false;
-  if (!fits || !weight_zp_fits(&j)) return NULL;
+  if (!fits || !weight_zp_fits(&j) || !amx_pays(ctx, 1, 1, K, N, M))
+    return NULL;
 
   j.taps = 1;
   j.cin = K;

@@ -23,6 +23,7 @@ static const char *const help_bench =
     "  --iterations N   timed runs (default 100)\n"
     "  --warmup N       untimed runs first (default 10)\n"
     "  --threads N      threads (default: all CPUs)\n"
+    "  --device cpu|cuda  the CPU (default) or GPU 0 (--target cuda engines)\n"
     "  --input NAME=FILE  real input data (.npy or .pb)\n"
     "  --json           one JSON object instead of the table\n"
     "  --reference      time the reference interpreter on a model\n";
@@ -40,7 +41,7 @@ static double pct(const double *v, int n, double p) {
 }
 
 int cmd_bench(int argc, char **argv) {
-  const char *path = NULL;
+  const char *path = NULL, *device = NULL;
   const char *inputs[CLI_MAX_INPUTS];
   int n_inputs = 0, iters = 100, warmup = 10, threads = 0;
   bool json = false, reference = false;
@@ -55,6 +56,8 @@ int cmd_bench(int argc, char **argv) {
     } else if (strcmp(a, "--warmup") == 0 && i + 1 < argc) {
       warmup = atoi(argv[++i]);
       if (warmup < 0) return cli_usage_error("bench", "--warmup needs a number >= 0, not '%s'", argv[i]);
+    } else if (strcmp(a, "--device") == 0 && i + 1 < argc) {
+      device = argv[++i];
     } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
       threads = atoi(argv[++i]);
       if (threads <= 0) return cli_usage_error("bench", "--threads needs a positive number, not '%s'", argv[i]);
@@ -112,7 +115,7 @@ int cmd_bench(int argc, char **argv) {
                                g->tensors[g->inputs[k]].name);
   } else if (!st) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    st = eio_open(path, threads, &e, &s);
+    st = eio_open_device(path, threads, device, &e, &s);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     load_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
               (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;

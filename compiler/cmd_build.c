@@ -34,7 +34,8 @@ static const char *const help_build =
     "                   [--layer-precision NAME=fp32|int8|bf16] [--strict-precision]\n"
     "                   [--accuracy-target sqnr=DB|top1=FRAC] [--best-effort]\n"
     "                   [--sensitivity-report FILE]\n"
-    "                   [--mcpu CPU] [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
+    "                   [--mcpu CPU] [--amx auto|always|never]\n"
+    "                   [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
     "                   [--shapes NAME:DIMS[,...]] [--const-input NAME=FILE]\n"
     "                   [--dump-ir STAGE] [--keep-ir [FILE.ll]] [--verbose]\n"
     "                   [--no-fuse]\n"
@@ -88,6 +89,11 @@ static const char *const help_build =
     "                        x86-64-v2, x86-64-v3, x86-64-v4, haswell,\n"
     "                        skylake-avx512, cascadelake, icelake-server,\n"
     "                        sapphirerapids, graniterapids\n"
+    "  --amx auto|always|never\n"
+    "                        where the target has AMX-INT8: int8 layers\n"
+    "                        large enough to fill its tiles (auto, the\n"
+    "                        default; docs/int8.md), every layer it can\n"
+    "                        run, or none (AVX-512 VNNI instead)\n"
     "  --target cuda         also compile every step for NVIDIA GPUs: PTX per\n"
     "                        --sm (and cubins when ptxas is found) in the\n"
     "                        engine; the plan is the generic x86-64 one, so\n"
@@ -143,7 +149,7 @@ int ingot_plugin_build(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *mcpu = NULL, *dump = NULL,
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
-  int n_consts = 0;
+  int n_consts = 0, amx = CG_AMX_AUTO;
   bool verbose = false, embed_ir = false, no_fuse = false;
   cli_shapes so = {0};
   /* --target cuda */
@@ -242,6 +248,17 @@ int ingot_plugin_build(int argc, char **argv) {
       qo.sensitivity_report = argv[++i];
     } else if (strcmp(a, "--mcpu") == 0 && i + 1 < argc) {
       mcpu = argv[++i];
+    } else if (strcmp(a, "--amx") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      amx = !strcmp(v, "auto") ? CG_AMX_AUTO
+            : !strcmp(v, "always") ? CG_AMX_ALWAYS
+            : !strcmp(v, "never") ? CG_AMX_NEVER : -1;
+      if (amx < 0) {
+        cli_free_shapes(&so);
+        return cli_usage_error("build",
+                               "--amx takes auto, always or never, not '%s'",
+                               v);
+      }
     } else if (strcmp(a, "--target") == 0 && i + 1 < argc) {
       const char *v = argv[++i];
       if (strcmp(v, "cpu") == 0) {
@@ -431,6 +448,7 @@ int ingot_plugin_build(int argc, char **argv) {
                          .log = verbose ? stderr : NULL,
                          .ir_out = keep_ir ? &ir_text : NULL,
                          .embed_ir = embed_ir,
+                         .amx = amx,
                          .gpu_sm = gpu ? sms : NULL,
                          .n_gpu_sm = n_sms,
                          .gpu_note = gpu_note,

@@ -46,6 +46,8 @@ static const char *const help_profile =
     "                   (default 200)\n"
     "  --warmup N       untimed runs first (default 20)\n"
     "  --threads N      threads (default: all CPUs)\n"
+    "  --device cpu|cuda  cuda: GPU 0; per-step GPU timing (CUDA events) is\n"
+    "                   not built yet, so it fails saying so\n"
     "  --input NAME=FILE  real input data (.npy or .pb); others get a fixed\n"
     "                   pattern\n"
     "  --format F       table (default, sorted by time), json, chrome (a\n"
@@ -58,7 +60,8 @@ static const char *const help_profile =
 enum { FMT_TABLE, FMT_JSON, FMT_CHROME, FMT_SVG };
 static const char *const format_names[] = {"table", "json", "chrome", "svg"};
 
-/* Kernel template prefixes -> families (codegen/kernels/generic/<f>.c). */
+/* Kernel template prefixes -> families (codegen/kernels/generic/<f>.c);
+ * the first matching prefix wins. */
 static const struct {
   const char *prefix, *family;
 } families[] = {
@@ -66,8 +69,9 @@ static const struct {
     {"k_ew", "elementwise"},  {"k_pool", "pool"},
     {"k_norm", "norm"},       {"k_red", "reduce"},
     {"k_mv", "movement"},     {"k_rs", "resize"},
+    {"k_qconv", "conv"},      {"k_ql_", "elementwise"},
     {"k_q", "quant"},         {"k_plan_relayout", "layout"},
-    {"k_plan_copy", "copy"},
+    {"k_plan_copy", "copy"},  {"k_pad_", "copy"},
 };
 
 static const char *family_of(const char *kernel) {
@@ -256,6 +260,7 @@ int cmd_profile(int argc, char **argv) {
   const char *path = NULL, *out_path = NULL;
   const char *inputs[CLI_MAX_INPUTS];
   int n_inputs = 0, iters = 200, warmup = 20, threads = 0, format = FMT_TABLE;
+  const char *device = NULL;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     bool has_arg = i + 1 < argc;
@@ -266,6 +271,8 @@ int cmd_profile(int argc, char **argv) {
       if (!parse_count(a, argv[++i], 1, &iters)) return 2;
     } else if (strcmp(a, "--warmup") == 0 && has_arg) {
       if (!parse_count(a, argv[++i], 0, &warmup)) return 2;
+    } else if (strcmp(a, "--device") == 0 && has_arg) {
+      device = argv[++i];
     } else if (strcmp(a, "--threads") == 0 && has_arg) {
       if (!parse_count(a, argv[++i], 1, &threads)) return 2;
     } else if (strcmp(a, "--input") == 0 && has_arg) {
@@ -301,7 +308,7 @@ int cmd_profile(int argc, char **argv) {
   double *e2e = calloc((size_t)iters, sizeof *e2e);
   ingot_status st =
       e2e ? NULL : ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
-  if (!st) st = eio_open(path, threads, &e, &s);
+  if (!st) st = eio_open_device(path, threads, device, &e, &s);
   if (!st) st = eio_set_inputs(e, s, inputs, n_inputs, false);
   unsigned flags = INGOT_PROFILE_TIME;
   if (format == FMT_CHROME) flags |= INGOT_PROFILE_TRACE;

@@ -27,6 +27,9 @@ static const char *const help_run =
     "  --top K              print the K largest values (with their indices)\n"
     "                       of each output\n"
     "  --threads N          engine: threads to run on (default: all CPUs)\n"
+    "  --device cpu|cuda    engine: run on the CPU (default) or, for engines\n"
+    "                       built with --target cuda, on GPU 0 through\n"
+    "                       libcuda (docs/gpu.md)\n"
     "  --reference          run MODEL (.onnx or .xml) in the reference\n"
     "                       interpreter\n"
     "  --shapes NAME:DIMS   reference: fix symbolic input dims\n";
@@ -64,10 +67,11 @@ static void output_file_name(char *buf, size_t n, const char *dir,
 }
 
 static int run_engine(const char *path, const char *const *inputs, int n,
-                      const char *outdir, int top, int threads) {
+                      const char *outdir, int top, int threads,
+                      const char *device) {
   ingot_engine *e = NULL;
   ingot_session *s = NULL;
-  ingot_status st = eio_open(path, threads, &e, &s);
+  ingot_status st = eio_open_device(path, threads, device, &e, &s);
   if (!st) st = eio_set_inputs(e, s, inputs, n, true);
   if (!st) st = ingot_session_run(s);
   if (!st && outdir) mkdir(outdir, 0777);
@@ -97,7 +101,7 @@ static int run_engine(const char *path, const char *const *inputs, int n,
 }
 
 int cmd_run(int argc, char **argv) {
-  const char *model = NULL, *outdir = NULL;
+  const char *model = NULL, *outdir = NULL, *device = NULL;
   const char *input_args[CLI_MAX_INPUTS] = {0};
   int n_input_args = 0, top = 0, threads = 0;
   bool reference = false;
@@ -115,6 +119,8 @@ int cmd_run(int argc, char **argv) {
       input_args[n_input_args++] = argv[++i];
     } else if (strcmp(a, "--output") == 0 && i + 1 < argc) {
       outdir = argv[++i];
+    } else if (strcmp(a, "--device") == 0 && i + 1 < argc) {
+      device = argv[++i];
     } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
       threads = atoi(argv[++i]);
       if (threads <= 0)
@@ -149,7 +155,8 @@ int cmd_run(int argc, char **argv) {
                              "'%s' is a model: build an engine with 'ingot "
                              "build', or run it with --reference",
                              model);
-    return run_engine(model, input_args, n_input_args, outdir, top, threads);
+    return run_engine(model, input_args, n_input_args, outdir, top, threads,
+                      device);
   }
   ir_graph *g = NULL;
   ingot_status s = cli_load_model(model, &so, &g);

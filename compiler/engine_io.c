@@ -7,16 +7,36 @@
 
 ingot_status eio_open(const char *path, int threads, ingot_engine **e,
                       ingot_session **s) {
+  return eio_open_device(path, threads, NULL, e, s);
+}
+
+ingot_status eio_check_device(const char *device) {
+  if (!device || strcmp(device, "cpu") == 0 || strcmp(device, "cuda") == 0)
+    return NULL;
+  return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                           "--device %s: use cpu or cuda", device);
+}
+
+ingot_status eio_open_device(const char *path, int threads,
+                             const char *device, ingot_engine **e,
+                             ingot_session **s) {
   *e = NULL;
   *s = NULL;
+  INGOT_RETURN_IF_ERROR(eio_check_device(device));
+  bool cuda = device && strcmp(device, "cuda") == 0;
   INGOT_RETURN_IF_ERROR(ingot_engine_load_file(path, e));
   ingot_session_options opt = {.threads = threads};
-  ingot_status st = ingot_session_create(*e, &opt, s);
+  ingot_status st = ingot_session_create_on(
+      *e, &opt, cuda ? INGOT_DEVICE_CUDA : INGOT_DEVICE_CPU, 0, s);
   if (st) {
     ingot_engine_release(*e);
     *e = NULL;
+    return ingot_status_annotate(st, "%s: ", path);
   }
-  return st;
+  if (cuda)
+    fprintf(stderr, "ingot: %s: CUDA device 0 runs %s\n", path,
+            ingot_session_device_code(*s));
+  return NULL;
 }
 
 static ingot_status set_one(ingot_engine *e, ingot_session *s, int idx,

@@ -153,6 +153,17 @@ static inline int rt_step_threads(const rt_step *st, int threads) {
   return st->tasks < threads ? (int)st->tasks : threads;
 }
 
+/*===--- cuda.c: the CUDA executor ---------------------------------------===*/
+typedef struct rt_cuda rt_cuda;
+/* Opens libcuda.so.1 (once per process), makes a context on |device|,
+ * loads the engine's cubin or PTX for the device and the device arena. */
+ingot_status rt_cuda_create(const ingot_engine *e, int device, rt_cuda **out);
+void rt_cuda_destroy(rt_cuda *c);
+/* Inputs from |host_arena| to the device, every step, outputs back. */
+ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena);
+/* "cubin sm_80" or "PTX sm_80 (JIT)": the code the session runs. */
+const char *rt_cuda_code(const rt_cuda *c);
+
 /*===--- profile.c --------------------------------------------------------===*/
 
 /* A session's profiling state; NULL until profiling is first turned on.

@@ -40,6 +40,7 @@ struct ingot_session {
   rt_tensor *snap;
   uint32_t *order, *step_first;
   int kept_valid;
+  rt_cuda *cuda; /* INGOT_DEVICE_CUDA: the GPU runs the steps */
 };
 
 static void keep_free(ingot_session *s) {
@@ -56,6 +57,7 @@ static void keep_free(ingot_session *s) {
 void ingot_session_destroy(ingot_session *s) {
   if (!s) return;
   keep_free(s);
+  rt_cuda_destroy(s->cuda);
   rt_prof_destroy(s->prof);
   rt_pool_destroy(s->pool);
   free(s->arena);
@@ -67,6 +69,13 @@ void ingot_session_destroy(ingot_session *s) {
 ingot_status ingot_session_create(ingot_engine *engine,
                                   const ingot_session_options *opt,
                                   ingot_session **out) {
+  return ingot_session_create_on(engine, opt, INGOT_DEVICE_CPU, 0, out);
+}
+
+ingot_status ingot_session_create_on(ingot_engine *engine,
+                                     const ingot_session_options *opt,
+                                     int device, int device_index,
+                                     ingot_session **out) {
   if (!engine || !out)
     return ingot_make_status(INGOT_INVALID_ARGUMENT,
                              "ingot_session_create: NULL argument");
@@ -92,12 +101,21 @@ ingot_status ingot_session_create(ingot_engine *engine,
   else
     memset(s->arena, 0, (size_t)bytes);
   if (!st) st = rt_pool_create(threads, &s->pool);
+  if (!st && device == INGOT_DEVICE_CUDA)
+    st = rt_cuda_create(engine, device_index, &s->cuda);
+  else if (!st && device != INGOT_DEVICE_CPU)
+    st = ingot_make_status(INGOT_INVALID_ARGUMENT, "unknown device %d",
+                           device);
   if (st) {
     ingot_session_destroy(s);
     return st;
   }
   *out = s;
   return NULL;
+}
+
+const char *ingot_session_device_code(const ingot_session *s) {
+  return s && s->cuda ? rt_cuda_code(s->cuda) : NULL;
 }
 
 int ingot_session_thread_count(const ingot_session *s) {
@@ -194,6 +212,16 @@ ingot_status ingot_session_run(ingot_session *s) {
       return ingot_make_status(INGOT_FAILED_PRECONDITION,
                                "input '%s' has not been set",
                                e->tensors[i].name);
+  if (s->cuda) {
+    if (s->kept || s->profiling)
+      return ingot_make_status(INGOT_UNIMPLEMENTED,
+                               "CUDA sessions do not %s yet",
+                               s->kept ? "keep intermediate tensors"
+                                       : "profile steps (CUDA events)");
+    INGOT_RETURN_IF_ERROR(rt_cuda_run(s->cuda, s->arena));
+    s->has_run = 1;
+    return NULL;
+  }
   if (s->kept) {
     run_keeping(s);
     s->has_run = 1;

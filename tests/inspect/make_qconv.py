@@ -1,6 +1,7 @@
-"""make_qconv.py OUT.onnx — one QLinearConv (opset 13): u8 input
-1x64x16x16 (scale 0.02, zero point 128), s8 weights 64x64x3x3 (scale 0.01),
-int32 bias, u8 output; node name "qconv".  Deterministic (seed 0)."""
+"""make_qconv.py OUT.onnx [CHANNELS] — one QLinearConv (opset 13): u8 input
+1xCx16x16 (scale 0.02, zero point 128), s8 weights CxCx3x3 (scale 0.01),
+int32 bias, u8 output; node name "qconv"; C = CHANNELS, default 64.
+Deterministic (seed 0)."""
 import sys
 
 import numpy as np
@@ -8,7 +9,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 rng = np.random.default_rng(0)
-C = K = 64
+C = K = int(sys.argv[2]) if len(sys.argv) > 2 else 64
 H = 16
 consts = {
     "xs": np.array(0.02, np.float32), "xz": np.array(128, np.uint8),

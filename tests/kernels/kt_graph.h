@@ -29,6 +29,10 @@
 
 #define KT_MAX_IO 16
 
+/* The AMX policy of the builds and native runs here (cg_amx_policy): test_amx
+ * sets CG_AMX_ALWAYS to reach every shape AMX supports. */
+static int kt_amx_policy = 0;
+
 /*===--- deterministic random numbers -----------------------------------===*/
 static uint64_t kt_rng = 0x9e3779b97f4a7c15ull;
 static inline uint32_t kt_rand(void) {
@@ -258,7 +262,7 @@ static inline ingot_status kt_run_engine_mcpu(ir_graph *g, const char *mcpu,
   size_t size = 0;
   ingot_engine *e = NULL;
   ingot_session *ss = NULL;
-  cg_build_options opt = {.mcpu = mcpu};
+  cg_build_options opt = {.mcpu = mcpu, .amx = kt_amx_policy};
   ingot_status s = cg_build_engine(g, &opt, &bytes, &size);
   if (!s) s = ingot_engine_load_memory(bytes, size, &e);
   free(bytes);
@@ -301,6 +305,7 @@ static inline ingot_status kt_run_host(ir_graph *g, const ir_value *in,
   ingot_status s = kt_finish(g);
   if (!s) s = ir_interp_run(g, in, want, NULL);
   if (!s) s = cg_target_host(&host);
+  host.amx = kt_amx_policy;
   if (!s && engine)
     s = kt_run_engine(g, in, got);
   else if (!s)

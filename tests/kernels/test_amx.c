@@ -240,6 +240,7 @@ static void run_case(amx_case *ac, bool engine, const char *tag) {
 }
 
 int main(void) {
+  kt_amx_policy = CG_AMX_ALWAYS; /* every shape, not only those AMX wins */
   cg_target host;
   ingot_status s = cg_target_host(&host);
   uint64_t need = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_INT8;

@@ -167,6 +167,13 @@ const char *ingot_cpu_feature_names(unsigned long long features, char *buf,
 /* The version of this libingot_rt, "0.1.0". */
 const char *ingot_version(void);
 
+typedef enum ingot_device {
+  INGOT_DEVICE_CPU = 0,
+  /* NVIDIA GPU through the CUDA driver (libcuda.so.1, opened on first
+   * use), for engines built with --target cuda (docs/gpu.md). */
+  INGOT_DEVICE_CUDA = 1,
+} ingot_device;
+
 typedef struct ingot_session_options {
   int threads; /* 0: the CPUs available to the process */
 } ingot_session_options;
@@ -181,6 +188,18 @@ ingot_status ingot_session_create(ingot_engine *engine,
                                   ingot_session **out);
 void ingot_session_destroy(ingot_session *session);
 int ingot_session_thread_count(const ingot_session *session);
+/* ingot_session_create on |device| (ingot_device); |device_index| picks
+ * the GPU.  CPU: the same as ingot_session_create. */
+ingot_status ingot_session_create_on(ingot_engine *engine,
+                                     const ingot_session_options *opt,
+                                     int device, int device_index,
+                                     ingot_session **out);
+/* For INGOT_DEVICE_CUDA sessions: the code they run ("cubin sm_80", "PTX
+ * sm_80 (JIT)"); NULL for CPU sessions.  A CUDA session without the
+ * driver fails to create with FAILED_PRECONDITION saying why, and CPU
+ * sessions still work; CUDA sessions do not profile or keep tensors yet
+ * (UNIMPLEMENTED). */
+const char *ingot_session_device_code(const ingot_session *session);
 
 /* Copies |data| (|nbytes| bytes, the model's layout) into input |index|.
  * |dtype| is the input's own dtype or INGOT_FLOAT32 (converted).  Wrong

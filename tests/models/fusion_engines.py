@@ -117,6 +117,8 @@ def check_model(np, ingot, tmp, sp):
                                      np.maximum(1.0, np.abs(b))))
                         if a.size and a.dtype.kind == "f" else
                         (0.0 if same else float("inf")))
+                if diff != diff:  # NaN: max() below would drop it
+                    diff = float("inf")
                 if tag == "u":
                     worst_u, exact_u = max(worst_u, diff), exact_u and same
                 else:

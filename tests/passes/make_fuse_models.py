@@ -112,6 +112,12 @@ def layernorm(gamma=True, beta=True, square="pow", axes=(-1,), eps=1e-5):
     return g, y
 
 
+def reduce_pair(op1, ax1, keep1, op2, ax2, keep2):
+    g = G()
+    r = g.op(op1, "x", axes=list(ax1), keepdims=keep1)
+    return g, g.op(op2, r, axes=list(ax2), keepdims=keep2)
+
+
 cases = {}
 for form in ("div", "mul", "half_first", "x_half"):
     cases["gelu_erf_" + form] = (gelu_erf(form), {"Gelu": 1, "Erf": 0})
@@ -131,6 +137,20 @@ cases["ln_axis1"] = (layernorm(axes=(1,)),
                      {"LayerNormalization": 0, "ReduceMean": 2})
 cases["ln_two_axes"] = (layernorm(axes=(1, 2)),
                         {"LayerNormalization": 0, "ReduceMean": 2})
+
+# fuse-reduce: two reductions of one kind become one over both axis sets;
+# with keepdims 0 the second's axes count the dims the first left
+cases["red_mean_pair"] = (reduce_pair("ReduceMean", [2], 1, "ReduceMean", [1], 1),
+                          {"ReduceMean": 1})
+cases["red_mean_nokeep"] = (reduce_pair("ReduceMean", [0], 0, "ReduceMean", [1], 0),
+                            {"ReduceMean": 1})
+cases["red_max_pair"] = (reduce_pair("ReduceMax", [1], 1, "ReduceMax", [2], 1),
+                         {"ReduceMax": 1})
+# near misses: different kinds, keepdims that differ
+cases["red_mixed"] = (reduce_pair("ReduceMean", [2], 1, "ReduceMax", [1], 1),
+                      {"ReduceMean": 1, "ReduceMax": 1})
+cases["red_keep_differs"] = (reduce_pair("ReduceMean", [2], 1, "ReduceMean", [1], 0),
+                             {"ReduceMean": 2})
 
 for name, ((g, y), expect) in cases.items():
     g.save(name, y, expect)

@@ -1,5 +1,5 @@
-/* test_fuse.c — the fusion passes (passes/fuse_gelu.c, fuse_layernorm.c)
- * on the small models of make_fuse_models.py: every pattern form fuses to
+/* test_fuse.c — the fusion passes (passes/fuse_gelu.c, fuse_layernorm.c,
+ * fuse_reduce.c) on the small models of make_fuse_models.py: every pattern form fuses to
  * one op, every near miss stays as it was, and the fused graph's reference
  * outputs equal the unfused graph's within 1e-5 (relative, at least 1e-5
  * absolute): Gelu and LayerNormalization compute in double where the
@@ -32,6 +32,8 @@ static void passes(ir_graph *g, bool no_fuse) {
   CHECK_OK(pass_fuse_gelu(g, &po));
   CHECK_OK(ir_verify(g));
   CHECK_OK(pass_fuse_layernorm(g, &po));
+  CHECK_OK(ir_verify(g));
+  CHECK_OK(pass_fuse_reduce(g, &po));
   CHECK_OK(ir_verify(g));
 }
 

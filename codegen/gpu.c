@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include "gpu.h"
+#include "llvm_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,14 +137,6 @@ static void init_nvptx(void) {
   LLVMInitializeNVPTXAsmPrinter();
 }
 
-static void on_diagnostic(LLVMDiagnosticInfoRef di, void *user) {
-  cg_gpu_module *m = user;
-  if (LLVMGetDiagInfoSeverity(di) != LLVMDSError || m->diag) return;
-  char *text = LLVMGetDiagInfoDescription(di);
-  m->diag = strdup(text ? text : "unknown LLVM error");
-  LLVMDisposeMessage(text);
-}
-
 static ingot_status gpu_error(cg_gpu_module *m, const char *what,
                               const char *msg) {
   const char *why = msg && *msg ? msg : m->diag ? m->diag : "no reason given";
@@ -174,7 +167,7 @@ ingot_status cg_gpu_module_create(uint32_t sm, cg_gpu_module **out) {
   if (!m) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
   m->sm = sm;
   m->ctx = LLVMContextCreate();
-  LLVMContextSetDiagnosticHandler(m->ctx, on_diagnostic, m);
+  LLVMContextSetDiagnosticHandler(m->ctx, cg_llvm_keep_first_error, &m->diag);
   size_t size = (size_t)(ingot_bc_nvptx_end - ingot_bc_nvptx_begin);
   LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(
       (const char *)ingot_bc_nvptx_begin, size, "kernels_nvptx", 0);
@@ -257,16 +250,7 @@ ingot_status cg_gpu_module_add_step(cg_gpu_module *m, const char *symbol,
   unsigned kind = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
   LLVMAddAttributeAtIndex(tmpl, LLVMAttributeFunctionIndex,
                           LLVMCreateEnumAttribute(ctx, kind, 0));
-  char gname[300];
-  snprintf(gname, sizeof gname, "%s.desc", symbol);
-  LLVMValueRef init =
-      LLVMConstStringInContext2(ctx, desc_size ? desc : "", desc_size, 1);
-  LLVMValueRef g = LLVMAddGlobal(m->mod, LLVMTypeOf(init), gname);
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  LLVMSetAlignment(g, 16);
+  LLVMValueRef g = cg_llvm_desc_global(m->mod, symbol, desc, desc_size);
 
   LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);
   LLVMTypeRef params[2] = {ptr, ptr};

@@ -45,6 +45,7 @@
  * context each), so several may be built in parallel.
  */
 #include "cg.h"
+#include "llvm_util.h"
 
 #include <elf.h>
 #include <pthread.h>
@@ -95,13 +96,27 @@ static void init_x86(void) {
   LLVMInitializeX86AsmParser(); /* inline asm in templates */
 }
 
-/* Keeps the first error LLVM reports; warnings and remarks are dropped. */
-static void on_diagnostic(LLVMDiagnosticInfoRef di, void *user) {
-  cg_module *m = user;
-  if (LLVMGetDiagInfoSeverity(di) != LLVMDSError || m->diag) return;
+void cg_llvm_keep_first_error(LLVMDiagnosticInfoRef di, void *first_error) {
+  char **slot = first_error;
+  if (LLVMGetDiagInfoSeverity(di) != LLVMDSError || *slot) return;
   char *text = LLVMGetDiagInfoDescription(di);
-  m->diag = strdup(text ? text : "unknown LLVM error");
+  *slot = strdup(text ? text : "unknown LLVM error");
   LLVMDisposeMessage(text);
+}
+
+LLVMValueRef cg_llvm_desc_global(LLVMModuleRef mod, const char *symbol,
+                                 const void *desc, size_t size) {
+  char gname[300];
+  snprintf(gname, sizeof gname, "%s.desc", symbol);
+  LLVMValueRef init = LLVMConstStringInContext2(
+      LLVMGetModuleContext(mod), size ? desc : "", size, 1);
+  LLVMValueRef g = LLVMAddGlobal(mod, LLVMTypeOf(init), gname);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+  LLVMSetAlignment(g, 16);
+  return g;
 }
 
 /* A status for a failed LLVM call: |what| plus LLVM's reason (|msg| if
@@ -203,7 +218,7 @@ ingot_status cg_module_create(const cg_target *target, cg_module **out) {
                              "codegen: out of memory");
   m->target = *target;
   m->ctx = LLVMContextCreate();
-  LLVMContextSetDiagnosticHandler(m->ctx, on_diagnostic, m);
+  LLVMContextSetDiagnosticHandler(m->ctx, cg_llvm_keep_first_error, &m->diag);
 
   /* Every family up to the target's: an AVX-512 target without VNNI runs
    * the AVX2 int8 templates (lower_q8.c). */
@@ -466,18 +481,8 @@ ingot_status cg_module_add_step(cg_module *m, const char *symbol,
   remove_enum_attr(tmpl, "optnone");
   add_enum_attr(m->ctx, tmpl, LLVMAttributeFunctionIndex, "alwaysinline");
 
-  /* @SYMBOL.desc = private unnamed_addr constant [N x i8] c"...", align 16 */
   LLVMContextRef ctx = m->ctx;
-  char gname[300];
-  snprintf(gname, sizeof gname, "%s.desc", symbol);
-  LLVMValueRef init =
-      LLVMConstStringInContext2(ctx, desc_size ? desc : "", desc_size, 1);
-  LLVMValueRef g = LLVMAddGlobal(m->mod, LLVMTypeOf(init), gname);
-  LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
-  LLVMSetLinkage(g, LLVMPrivateLinkage);
-  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  LLVMSetAlignment(g, 16);
+  LLVMValueRef g = cg_llvm_desc_global(m->mod, symbol, desc, desc_size);
 
   /* void SYMBOL(ptr noalias arena, ptr noalias readonly weights, i64, i64) */
   LLVMTypeRef ptr = LLVMPointerTypeInContext(ctx, 0);

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuse_match.h" /* fuse_const_scalar */
 #include "generic/elementwise.h"
 #include "params.h"
 #include "plan.h"
@@ -85,16 +86,6 @@ static int epi_binary_op(ir_op op) {
   }
 }
 
-/* A constant scalar (one element) float32 tensor's value. */
-static bool const_scalar(const ir_graph *g, ir_tensor_id t, float *v) {
-  if (!t) return false;
-  const ir_tensor *x = &g->tensors[t];
-  if (x->role != IR_ROLE_CONSTANT || !x->data || x->dtype != IR_F32 ||
-      ir_shape_numel(&x->shape) != 1)
-    return false;
-  *v = ((const float *)x->data)[0];
-  return true;
-}
 
 /* Does node |y|, reading |t|, fit an epilogue?  Fills *op. */
 static bool epi_of(const ir_graph *g, const ir_node *y, ir_tensor_id t,
@@ -107,9 +98,9 @@ static bool epi_of(const ir_graph *g, const ir_node *y, ir_tensor_id t,
   if (y->op == IR_OP_CLIP) {
     float lo = -INFINITY, hi = INFINITY;
     if (y->in[0] != t) return false;
-    if (y->n_in > 1 && y->in[1] && !const_scalar(g, y->in[1], &lo))
+    if (y->n_in > 1 && y->in[1] && !fuse_const_scalar(g, y->in[1], &lo))
       return false;
-    if (y->n_in > 2 && y->in[2] && !const_scalar(g, y->in[2], &hi))
+    if (y->n_in > 2 && y->in[2] && !fuse_const_scalar(g, y->in[2], &hi))
       return false;
     op->kind = KEPI_UNARY;
     op->op = KEW_CLIP;
@@ -131,10 +122,10 @@ static bool epi_of(const ir_graph *g, const ir_node *y, ir_tensor_id t,
   int b = epi_binary_op(y->op);
   if (b < 0 || y->n_in != 2) return false;
   float s;
-  if (y->in[0] == t && y->in[1] != t && const_scalar(g, y->in[1], &s)) {
+  if (y->in[0] == t && y->in[1] != t && fuse_const_scalar(g, y->in[1], &s)) {
     op->b = 0;
   } else if (y->in[1] == t && y->in[0] != t &&
-             const_scalar(g, y->in[0], &s)) {
+             fuse_const_scalar(g, y->in[0], &s)) {
     op->b = 1;
   } else {
     return false;

@@ -215,6 +215,24 @@ static ingot_status read_strings(ingot_engine *e, const sections *S) {
 
 /*===--- tensors ----------------------------------------------------------===*/
 
+/* A tensor's rank and dims (TENSORS and TENSOR_MAP entries): rank within
+ * INGOT_MAX_RANK, dims >= 0 and their product (*count) within MAX_ARENA. */
+static ingot_status check_shape(const char *what, const char *name,
+                                uint32_t rank, const int64_t *dims,
+                                uint64_t *count) {
+  if (rank > INGOT_MAX_RANK)
+    return bad("%s '%s': rank %u exceeds %d", what, name, rank,
+               INGOT_MAX_RANK);
+  *count = 1;
+  for (uint32_t k = 0; k < rank; k++) {
+    if (dims[k] < 0 || (dims[k] && *count > MAX_ARENA / (uint64_t)dims[k]))
+      return bad("%s '%s': dimension %u is %lld", what, name, k,
+                 (long long)dims[k]);
+    *count *= (uint64_t)dims[k];
+  }
+  return NULL;
+}
+
 static ingot_status check_tensor(const ingot_engine *e,
                                  const ingot_tensor_desc *d, uint32_t i,
                                  rt_tensor *t) {
@@ -232,16 +250,9 @@ static ingot_status check_tensor(const ingot_engine *e,
     return ingot_make_status(INGOT_UNIMPLEMENTED,
                              "%s '%s': dtype %u stored as %u is not supported",
                              what, t->name, d->dtype, d->stored_dtype);
-  if (d->rank > INGOT_MAX_RANK)
-    return bad("%s '%s': rank %u exceeds %d", what, t->name, d->rank,
-               INGOT_MAX_RANK);
-  uint64_t count = 1;
-  for (uint32_t k = 0; k < d->rank; k++) {
-    if (d->dims[k] < 0 || (d->dims[k] && count > MAX_ARENA / (uint64_t)d->dims[k]))
-      return bad("%s '%s': dimension %u is %lld", what, t->name, k,
-                 (long long)d->dims[k]);
-    count *= (uint64_t)d->dims[k];
-  }
+  uint64_t count;
+  INGOT_RETURN_IF_ERROR(
+      check_shape(what, t->name, d->rank, d->dims, &count));
   if (d->arena_bytes != count * esize)
     return bad("%s '%s': %llu bytes in the arena, but %llu elements of %s "
                "need %llu",
@@ -392,16 +403,9 @@ static ingot_status check_map_entry(const ingot_engine *e,
   size_t esize = rt_dtype_size(d->dtype);
   if (!esize)
     return bad("%s '%s': unknown dtype %u", what, t->name, d->dtype);
-  if (d->rank > INGOT_MAX_RANK)
-    return bad("%s '%s': rank %u exceeds %d", what, t->name, d->rank,
-               INGOT_MAX_RANK);
-  uint64_t count = 1;
-  for (uint32_t k = 0; k < d->rank; k++) {
-    if (d->dims[k] < 0 || (d->dims[k] && count > MAX_ARENA / (uint64_t)d->dims[k]))
-      return bad("%s '%s': dimension %u is %lld", what, t->name, k,
-                 (long long)d->dims[k]);
-    count *= (uint64_t)d->dims[k];
-  }
+  uint64_t count;
+  INGOT_RETURN_IF_ERROR(
+      check_shape(what, t->name, d->rank, d->dims, &count));
   if (d->arena_bytes != count * esize ||
       !in_bounds(d->arena_offset, d->arena_bytes, e->header.arena_size))
     return bad("%s '%s': arena bytes [%llu, +%llu) for %llu elements of %s "

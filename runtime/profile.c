@@ -490,7 +490,7 @@ static int cmp_run_total(const void *a, const void *b) {
 static double quiet_ns(const rt_prof *p, const int64_t *v) {
   size_t n = p->timed_runs, m = p->n_steps;
   run_total *r = malloc(n * sizeof *r);
-  size_t lo = 0, hi = n;
+  size_t hi = n; /* the runs [0, hi) of r, or all when out of memory */
   if (r) {
     int64_t timer = (int64_t)(p->timer_ns + 0.5);
     for (size_t k = 0; k < n; k++) {
@@ -505,9 +505,9 @@ static double quiet_ns(const rt_prof *p, const int64_t *v) {
     hi = n / 4 ? n / 4 : 1;
   }
   double sum = 0;
-  for (size_t k = lo; k < hi; k++) sum += (double)v[r ? r[k].run : k];
+  for (size_t k = 0; k < hi; k++) sum += (double)v[r ? r[k].run : k];
   free(r);
-  return sum / (double)(hi - lo);
+  return sum / (double)hi;
 }
 
 ingot_status rt_prof_step(const rt_prof *p, int step, ingot_step_profile *out) {

@@ -207,36 +207,71 @@ K_INLINE void mmq_micro(const k_mm_desc *d, uint8_t *arena,
       out[r][v] = __builtin_convertvector(acc[r][v], ki16);
 }
 
+/* k_saturate_rne on 16 lanes, without branches: the same result for
+ * every float.  rne(v) is an integer-valued float (or v itself past 2^23,
+ * infinite or NaN), and lo - zp, hi - zp are small integers, so comparing
+ * rne(v) with them in float decides the clamp exactly as the scalar
+ * version's double sum rne(v) + zp does; NaN gives the zero point. */
+K_INLINE ki16 mmq_saturate16(kf16 v, int32_t zp, int32_t lo, int32_t hi) {
+  typedef uint32_t ku16 __attribute__((vector_size(64)));
+  ku16 bits = (ku16)v;
+  ku16 sign = bits & 0x80000000u;
+  kf16 a = (kf16)(bits & 0x7fffffffu);
+  ki16 small = a < 8388608.0f; /* false for NaN and infinities */
+  kf16 r = (a + 8388608.0f) - 8388608.0f;
+  ku16 rb = (((ku16)r & (ku16)small) | ((ku16)a & ~(ku16)small)) | sign;
+  kf16 x = (kf16)rb;
+  float flo = (float)(lo - zp), fhi = (float)(hi - zp);
+  ki16 below = x < flo, above = x > fhi, nan = v != v;
+  ki16 t = __builtin_convertvector(x, ki16);
+  /* lanes outside [flo, fhi] (incl. NaN, whose conversion is
+   * meaningless) take their bound or 0 before adding the zero point */
+  ki16 keep = ~(below | above | nan);
+  t = (t & keep) | (below & (lo - zp)) | (above & (hi - zp));
+  return t + zp;
+}
+
 /* Stores row i's columns j0 .. j0+cols from the int32 accumulators.  The
  * parameters are read once per row (B's scale once per column when it
- * has one per column): the values and the float operations are
- * mm_requant's, so the results are too. */
+ * has one per column) and the multiplier is mm_requant's float
+ * operations, so the results are mm_requant's. */
 K_INLINE void mmq_store(const k_mm_desc *d, uint8_t *arena,
                         const uint8_t *weights, uint8_t *y0,
                         const mm_batch *o, int64_t i, int64_t j0,
                         int64_t cols, const int32_t *acc) {
-  uint8_t *yrow = y0 + o->y + i * d->y_rs;
   if (d->kind == KMM_INTEGER) {
-    for (int64_t c = 0; c < cols; c++)
-      ((int32_t *)(void *)(y0))[o->y + i * d->y_rs + (j0 + c) * d->y_cs] =
-          acc[c];
+    int32_t *y = (int32_t *)(void *)y0 + o->y + i * d->y_rs;
+    for (int64_t c = 0; c < cols; c++) y[(j0 + c) * d->y_cs] = acc[c];
     return;
   }
+  uint8_t *yrow = y0 + o->y + i * d->y_rs; /* one byte an element */
   float sa = k_qparam_float(&d->a_scale, arena, weights, i, o->amat);
-  float sb = k_qparam_float(&d->b_scale, arena, weights, j0, o->bmat);
   float sy = k_qparam_float(&d->y_scale, arena, weights, 0, 0);
   int32_t zy = k_qparam_int(&d->y_zp, arena, weights, 0, 0);
-  float mul = sa * sb / sy;
-  for (int64_t c = 0; c < cols; c++) {
+  float mul1 = sa * k_qparam_float(&d->b_scale, arena, weights, j0,
+                                   o->bmat) / sy;
+  for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+    int64_t n = cols - c0 < 16 ? cols - c0 : 16;
+    kf16 mul = (kf16){0} + mul1, prod;
     if (d->b_scale.rs != 0)
-      mul = sa * k_qparam_float(&d->b_scale, arena, weights, j0 + c,
-                                o->bmat) / sy;
-    int32_t q = k_saturate_rne((float)acc[c] * mul, zy, d->qmin, d->qmax);
-    int64_t yi = (j0 + c) * d->y_cs;
-    if (d->ytype == 2)
-      yrow[yi] = (uint8_t)q;
-    else
-      ((int8_t *)yrow)[yi] = (int8_t)q;
+      for (int64_t c = 0; c < n; c++)
+        mul[c] = sa * k_qparam_float(&d->b_scale, arena, weights, j0 + c0 + c,
+                                     o->bmat) / sy;
+    ki16 q32;
+    memcpy(&q32, acc + c0, sizeof q32); /* acc holds MMQ_NW (64) lanes */
+    prod = __builtin_convertvector(q32, kf16) * mul;
+    ki16 q = mmq_saturate16(prod, zy, d->qmin, d->qmax);
+    if (d->y_cs == 1) {
+      typedef uint8_t kb16 __attribute__((vector_size(16)));
+      kb16 b = __builtin_convertvector(q, kb16); /* two's complement */
+      if (n == 16)
+        memcpy(yrow + j0 + c0, &b, 16);
+      else
+        for (int64_t c = 0; c < n; c++) yrow[j0 + c0 + c] = b[c];
+    } else {
+      for (int64_t c = 0; c < n; c++)
+        yrow[(j0 + c0 + c) * d->y_cs] = (uint8_t)q[c];
+    }
   }
 }
 
@@ -271,9 +306,16 @@ KSIG(k_mm_q8_f) {
             bt[p * MMQ_NW + c] = v;
           }
         for (int64_t i0 = i_beg; i0 < i_end; i0 += mr) {
-          int64_t rows = i_end - i0 < mr ? i_end - i0 : mr;
+          /* rows is a constant in both calls (mt is a multiple of mr, so
+           * only a matrix's last tile is short), which keeps the
+           * accumulators in registers once specialised */
+          int64_t rows = i0 + mr <= i_end ? mr : d->m % mr;
           ki16 acc[MM_MR_MAX][MM_NV_MAX];
-          mmq_micro(d, arena, weights, a0, &o, bt, kc, k0, i0, rows, acc);
+          if (rows == mr)
+            mmq_micro(d, arena, weights, a0, &o, bt, kc, k0, i0, mr, acc);
+          else
+            mmq_micro(d, arena, weights, a0, &o, bt, kc, k0, i0, d->m % mr,
+                      acc);
           for (int64_t r = 0; r < rows; r++) {
             int32_t *pr = part + (i0 - i_beg + r) * MMQ_NW;
             for (int64_t v = 0; v < d->nv; v++) {

@@ -101,6 +101,10 @@ static int launch_mm_f32(const void *desc, g_launch *l) {
   const k_mm_desc *d = desc;
   return g_mm_f32_takes(d) ? launch_dense(g_mm_outputs(d), l) : -1;
 }
+static int launch_red_f32(const void *desc, g_launch *l) {
+  const kred *d = desc;
+  return g_red_f32_takes(d) ? launch_dense(d->rows * d->inner, l) : -1;
+}
 static int launch_conv_f32(const void *desc, g_launch *l) {
   const k_conv_desc *d = desc;
   return g_conv_f32_takes(d) ? launch_dense(g_conv_outputs(d), l) : -1;
@@ -128,6 +132,7 @@ static const struct {
     {"k_mm_f32", "g_mm_f32", sizeof(k_mm_desc), launch_mm_f32},
     {"k_conv_f32", "g_conv_f32", sizeof(k_conv_desc), launch_conv_f32},
     {"k_conv_dw_f32", "g_conv_f32", sizeof(k_conv_desc), launch_conv_f32},
+    {"k_red", "g_red_f32", sizeof(kred), launch_red_f32},
     /* task grids (nvptx/tasks.c) */
     {"k_conv_f32", "g_conv_f32_tasks", sizeof(k_conv_desc), lt_conv},
     {"k_conv_dw_f32", "g_conv_dw_f32_tasks", sizeof(k_conv_desc), lt_conv},

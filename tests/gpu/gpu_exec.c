@@ -14,6 +14,7 @@ GSIG(g_copy);
 GSIG(g_ew_f32);
 GSIG(g_mm_f32);
 GSIG(g_conv_f32);
+GSIG(g_red_f32);
 GSIG(g_conv_f32_tasks);
 GSIG(g_conv_dw_f32_tasks);
 GSIG(g_conv_q8);
@@ -54,6 +55,7 @@ static const struct {
     {"g_ew_f32", g_ew_f32},
     {"g_mm_f32", g_mm_f32},
     {"g_conv_f32", g_conv_f32},
+    {"g_red_f32", g_red_f32},
     {"g_conv_f32_tasks", g_conv_f32_tasks},
     {"g_conv_dw_f32_tasks", g_conv_dw_f32_tasks},
     {"g_conv_q8", g_conv_q8},

@@ -5,9 +5,10 @@
  * the SIMT emulator, against the reference interpreter.  Each case also
  * checks that the kernel it is about ran.  Tolerances: 0 (bit-exact) for
  * integer results, the elementwise ops (the same float expressions as
- * the CPU) and max pooling; 1e-5 of max(1, max|want|) for float sums in a
- * different order (products, convolutions, averages, Softmax, LayerNorm).
- * A run prints nothing; KT_VERBOSE=1 lists the cases and their kernels. */
+ * the CPU), max pooling and ReduceMax/Min; 1e-5 of max(1, max|want|) for
+ * float sums in a different order (products, convolutions, averages,
+ * Softmax, LayerNorm, ReduceMean).  KT_VERBOSE=1 lists the cases and
+ * their kernels. */
 #include "gpu_exec.h"
 #include "kt_graph.h"
 
@@ -222,12 +223,35 @@ static void conv_cases(uint32_t seed) {
   }
 }
 
+static void reduce_cases(uint32_t seed) {
+  static const ir_op ops[] = {IR_OP_REDUCE_MEAN, IR_OP_REDUCE_MAX,
+                              IR_OP_REDUCE_MIN};
+  for (int c = 0; c < 6; c++) {
+    tg t;
+    tg_init(&t, seed + (uint32_t)c);
+    int64_t d[3] = {tg_rnd_in(&t, 1, 3), tg_rnd_in(&t, 1, 17),
+                    tg_rnd_in(&t, 1, 40)};
+    int64_t axes[2] = {c % 3, (c + 1) % 3};
+    int k = c < 3 ? 1 : 2;
+    ir_tensor_id in = f32_input(&t, 3, d), out;
+    ir_node_id nid = tg_node(&t, ops[c % 3], 13, &in, 1, 1, &out);
+    kt_attr_ints(t.g, nid, "axes", axes, k);
+    kt_attr_int(t.g, nid, "keepdims", c % 2);
+    char what[96];
+    snprintf(what, sizeof what, "Reduce op %d %lldx%lldx%lld axes %d (seed %u)",
+             (int)ops[c % 3], (long long)d[0], (long long)d[1],
+             (long long)d[2], k, seed + (uint32_t)c);
+    gop_run(&t, c % 3 ? 0 : 1e-5, "g_red_f32", what);
+  }
+}
+
 int main(void) {
   binary_cases(100);
   pool_cases(200);
   norm_cases(300);
   product_cases(400);
   conv_cases(500);
+  reduce_cases(600);
   printf("test_gpu_ops: %d cases\n", cases);
   return check_report("test_gpu_ops");
 }

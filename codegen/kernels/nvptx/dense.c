@@ -1,6 +1,7 @@
 /* dense.c — one thread per output element: float32 broadcasting binary
  * ops, products and convolutions (design and cases: dense.h).  Formulas
  * and epilogues are generic/ew_formulas.h and epilogue_apply.h's. */
+#include <math.h>
 #include <string.h>
 
 #include "generic/epilogue_apply.h"
@@ -126,4 +127,38 @@ GSIG(g_conv_f32) {
     }
   y[n * d->ys_n + ch * d->ys_c + o0 * d->ys[0] + o1 * d->ys[1] +
     o2 * d->ys[2]] = gd_epi(&d->epi, acc);
+}
+
+GSIG(g_red_f32) {
+  const kred *d = desc_;
+  const int64_t id = gd_id();
+  if (id >= d->rows * d->inner) return;
+  const float *x = kptr(d->src, arena, weights);
+  float *y = kptr(d->dst, arena, weights);
+  int64_t base = id % d->inner, row = id / d->inner;
+  for (int32_t k = d->nk - 1; k >= 0; k--) {
+    base += row % d->kdims[k] * d->kstr[k];
+    row /= d->kdims[k];
+  }
+  const int is_max = d->op == KR_MAX, is_min = d->op == KR_MIN;
+  double acc = is_max ? -INFINITY : is_min ? INFINITY : 0.0;
+  int nan = 0;
+  for (int64_t c = 0; c < d->count; c++) {
+    int64_t off = base, q = c;
+    for (int32_t k = d->nr - 1; k >= 0; k--) {
+      off += q % d->rdims[k] * d->rstr[k];
+      q /= d->rdims[k];
+    }
+    double v = x[off];
+    nan |= v != v;
+    if (is_max)
+      acc = v > acc ? v : acc;
+    else if (is_min)
+      acc = v < acc ? v : acc;
+    else
+      acc += v;
+  }
+  if ((is_max || is_min) && nan) acc = NAN;
+  if (d->op == KR_MEAN) acc = acc / (double)d->count;
+  y[id] = (float)acc;
 }

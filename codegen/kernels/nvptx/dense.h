@@ -20,6 +20,12 @@
  *  g_conv_f32 float32 Conv (k_conv_desc KCONV_F32, not transposed; packed,
  *             depthwise or strided weights): bias + Σ over input channels
  *             and valid taps, epilogue; the same caveat as g_mm_f32.
+ *  g_red_f32  float32 ReduceSum/Mean/Max/Min (k_red): each output folds
+ *             its reduced elements in double in the input's order (the
+ *             CPU's row mode folds 8 interleaved partial sums), Mean
+ *             divides by the count, NaN makes Max/Min NaN.  The generic
+ *             column mode keeps 256 accumulators per task (208 registers
+ *             and 5,900 PTX lines on the GPU).
  * GD_THREADS threads per block, one output element each, channels (the
  * innermost NHWC dim) fastest, so neighbouring threads read neighbouring
  * weights and write neighbouring outputs.  Other cases of these templates
@@ -31,6 +37,7 @@
 #include "generic/conv.h"
 #include "generic/elementwise.h"
 #include "generic/matmul.h"
+#include "generic/reduce.h"
 
 #define GD_THREADS 64
 
@@ -48,6 +55,10 @@ static inline int g_mm_f32_takes(const k_mm_desc *d) {
 }
 static inline int g_conv_f32_takes(const k_conv_desc *d) {
   return d->kind == KCONV_F32 && !d->transposed;
+}
+static inline int g_red_f32_takes(const kred *d) {
+  return d->dtype == 1 && (d->op == KR_SUM || d->op == KR_MEAN ||
+                           d->op == KR_MAX || d->op == KR_MIN);
 }
 /* Output elements of each. */
 static inline int64_t g_mm_outputs(const k_mm_desc *d) {

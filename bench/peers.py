@@ -533,7 +533,10 @@ def batch_rewrite(src, b, dst):
     for i in g.input:
         d = i.type.tensor_type.shape.dim[0]
         d.Clear()
-        d.dim_value = b
+        if b:
+            d.dim_value = b
+        else:  # b = 0: a symbolic batch, for a quantiser to serve every batch
+            d.dim_param = "batch"
     for o in g.output:
         if len(o.type.tensor_type.shape.dim):
             d = o.type.tensor_type.shape.dim[0]
@@ -551,7 +554,7 @@ def batch_rewrite(src, b, dst):
             g.initializer.append(t)
             inits[t.name] = t
             continue
-        if n.op_type == "Reshape" and b != 1 and len(n.input) == 2:
+        if n.op_type == "Reshape" and b > 1 and len(n.input) == 2:
             shape = _const_value(m, n.input[1])
             if shape is not None and shape.ndim == 1 and shape.size >= 2 and shape[0] == 1:
                 new = shape.copy()
@@ -1130,15 +1133,25 @@ def prepare(mod, args, batches, pool):
             ["--int8", "--calib", cal, "--calib-method", "minmax"], mod.name,
             "Ingot int8 build b%d" % b, calib_sha)
 
-    # ONNX Runtime: fp32 is the file; int8 quantize_static at batch 1, the
-    # result rewritten to batch b (or, if that does not run, quantised at b)
+    # ONNX Runtime: fp32 is the file; int8 quantize_static once, on the
+    # model with a symbolic batch where its batch is free (at batch 1
+    # otherwise), the result given each batch (or, if that does not run or
+    # differs, quantised at b: quant_pre_process can fix batch-1 shapes)
     v1_sha = file_sha(P.v1)
+    qsrc = P.v1
+    if len(variants) > 1 and not any(rw for _, rw in variants.values()):
+        vd = os.path.join(d, "model.bN.onnx")
+        rec, _ = cached(vd, cache_key(what="variant", src=src_sha, b=0,
+                                      recipe=source_sha(batch_rewrite, _const_value)),
+                        lambda: {"rewritten": batch_rewrite(mod.onnx, 0, vd)})
+        if "error" not in rec:
+            qsrc = vd
     qdq = os.path.join(d, "ort-qdq.onnx")
     ort_recipe = source_sha(ort_quantize)
     qrec = peer_step(mod.name, "ONNX Runtime int8 quantize_static", qdq,
-                     cache_key(what="ort", src=v1_sha, calib=calib_sha, ort=v["onnxruntime"],
-                               onnx=v["onnx"], recipe=ort_recipe),
-                     lambda: ort_quantize(P.v1, qdq, mod))
+                     cache_key(what="ort", src=file_sha(qsrc), calib=calib_sha,
+                               ort=v["onnxruntime"], onnx=v["onnx"], recipe=ort_recipe),
+                     lambda: ort_quantize(qsrc, qdq, mod))
     P.keys[("ort", "int8")] = qrec.get("key")
     for b, (vb, rw) in variants.items():
         P.prep[("ort", "fp32", b)] = {"path": vb, "build_s": 0.0, "bytes": P.onnx_bytes}

@@ -93,6 +93,7 @@ static ingot_status clone_graph(const ir_graph *src, ir_graph **out) {
     d->attrs = n->attrs;
     d->params = n->params;
     d->fused = n->fused;
+    d->compute = n->compute;
   }
   if (!s) {
     g->inputs = ir_arena_memdup(&g->arena, src->inputs,

@@ -60,6 +60,7 @@ typedef struct quant_layer {
   bool req_bf16;    /* requested bf16 (--layer-precision NAME=bf16) */
   bool explicit_req; /* requested by --layer-precision */
   bool int8;        /* chosen */
+  bool bf16;        /* chosen bf16 (ir_node.compute, docs/accuracy.md) */
   bool has_int8;    /* the op has an int8 form */
   char why[200];
 } quant_layer;
@@ -112,6 +113,12 @@ ingot_status quant_parse_override(const char *s, quant_override *out);
 bool quant_has_int8_form(ir_op op);
 /* Parses --accuracy-target "sqnr=DB" or "top1=FRAC". */
 ingot_status quant_parse_target(const char *s, quant_target *out);
+/* "int8", "fp32" or "bf16": what a row chose. */
+const char *quant_layer_chosen(const quant_layer *l);
+/* Can node |n| compute in bf16 on the engine's kernels (a float32 MatMul
+ * or Gemm whose B is a constant matrix)?  When not, *why says why. */
+bool quant_has_bf16_form(const ir_graph *g, const ir_node *n,
+                         const char **why);
 /* "int8", "fp32" or "bf16": what a row requested. */
 const char *quant_layer_requested(const quant_layer *l);
 

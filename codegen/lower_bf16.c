@@ -10,10 +10,15 @@
  * Two steps (kernels/x86_avx512/bf16.h):
  *  - k_bf16_pack_a: A to bf16 pairs in this node's scratch, once per run
  *    (each pair row is then read by every column block);
- *  - k_mm_bf16_avx512: the register-tiled product over B packed at build
- *    time into bf16 pair panels: the weights take half the bytes of the
- *    float32 engine's.  Tiling and the task split are the float32
- *    product's (lower_matmul.c) with K counted in pairs.
+ *  - k_mm_bf16_amx (AMX-BF16 tdpbf16ps, kernels/x86_amx/amx_bf16.c) when
+ *    the target has AMX-BF16 and A has at least 16 rows (any rows with
+ *    --amx always; none with --amx never), else k_mm_bf16_avx512
+ *    (AVX512-BF16 vdpbf16ps, register-tiled like the float32 SGEMM, whose
+ *    tiling and task split it takes with K counted in pairs).  B is packed
+ *    at build time into bf16 pair panels: the weights take half the bytes
+ *    of the float32 engine's.  For AMX the panels are 16 columns wide, K is
+ *    padded to 16 pairs and the panels to an even count, and A's scratch
+ *    to a multiple of 32 rows (zeroed by the pack step).
  * B must be a constant matrix (quant_has_bf16_form); A any float32 view
  * in the model's layout (a MatMul's batch dims become rows, as for
  * float32).
@@ -32,12 +37,13 @@
 
 static uint16_t to_bf16(float f) { return ir_f32_to_bf16(f); }
 
-/* B(p, j) = src[p*rs + j*cs] into panels of P = 16*nv columns of k2 pair
- * rows, zero-padded past K and N. */
+/* B(p, j) = src[p*rs + j*cs] into panels of P = 16*nv columns of |k2|
+ * pair rows (k2 >= ceil(k/2)) and |panels| panels (>= ceil(n/P)),
+ * zero-padded past K and N. */
 static ingot_status pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
-                           int64_t k, int64_t rs, int64_t cs) {
-  int64_t P = 16 * d->nv, k2 = (k + 1) / 2;
-  int64_t panels = (d->n + P - 1) / P;
+                           int64_t k, int64_t rs, int64_t cs, int64_t k2,
+                           int64_t panels) {
+  int64_t P = 16 * d->nv;
   size_t total = (size_t)(panels * k2 * P);
   uint32_t *buf = calloc(total ? total : 1, sizeof *buf);
   if (!buf)
@@ -56,6 +62,36 @@ static ingot_status pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
   d->b_ps = k2 * P;
   d->b_rs = d->b_cs = 0;
   return s;
+}
+
+/* AMX-BF16 where the target has it and the policy allows (cg_amx_policy):
+ * always with --amx always; by default when A has at least 16 rows, so
+ * that a tile's rows fill (fewer rows still pay for whole tiles). */
+static bool use_amx(const cg_lower_ctx *ctx, int64_t m) {
+  const cg_target *t = cg_target_of(ctx);
+  uint64_t need = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_BF16;
+  if ((t->cpu_features & need) != need || t->amx == CG_AMX_NEVER) return false;
+  return t->amx == CG_AMX_ALWAYS || m >= 16;
+}
+
+static int64_t round_up(int64_t v, int64_t q) { return (v + q - 1) / q * q; }
+
+/* The AMX template's split: blocks of 32 x 32, tasks of whole blocks. */
+static void amx_split(k_mm_desc *d, int64_t k) {
+  int64_t bm = (d->m + 31) / 32, bn = (d->n + 31) / 32;
+  double macs = (double)d->m * (double)d->n * (double)k;
+  int64_t want = (int64_t)(macs / 262144.0);
+  want = want < 1 ? 1 : want > 64 ? 64 : want;
+  int64_t tn = want < bn ? want : bn;
+  int64_t tm = (want + tn - 1) / tn;
+  tm = tm < bm ? tm : bm;
+  d->nt = (bn + tn - 1) / tn * 32;
+  d->mt = (bm + tm - 1) / tm * 32;
+  d->tiles_n = (d->n + d->nt - 1) / d->nt;
+  d->tiles_m = (d->m + d->mt - 1) / d->mt;
+  d->tiles_b = 1;
+  d->mr = 32;
+  d->kc = d->k;
 }
 
 ingot_status cg_lower_bf16_product(cg_lower_ctx *ctx, const ir_node *n) {
@@ -115,8 +151,19 @@ ingot_status cg_lower_bf16_product(cg_lower_ctx *ctx, const ir_node *n) {
                          "a bf16 product reads and writes the model's "
                          "layout, not NHWC");
   d.y = vy.buf;
-  cg_mm_choose_tile(ctx, &d);
-  INGOT_RETURN_IF_ERROR(pack_b(ctx, &d, tb->data, k, brs, bcs));
+  bool amx = use_amx(ctx, d.m);
+  int64_t rows_pad = d.m;
+  if (amx) { /* whole tiles: 16-pair K steps, 32-row, 32-column blocks */
+    d.nv = 1;
+    rows_pad = round_up(d.m, 32);
+    INGOT_RETURN_IF_ERROR(pack_b(ctx, &d, tb->data, k, brs, bcs,
+                                 round_up((k + 1) / 2, 16),
+                                 round_up((d.n + 15) / 16, 2)));
+  } else {
+    cg_mm_choose_tile(ctx, &d);
+    INGOT_RETURN_IF_ERROR(pack_b(ctx, &d, tb->data, k, brs, bcs, (k + 1) / 2,
+                                 (d.n + 16 * d.nv - 1) / (16 * d.nv)));
+  }
 
   /* Step 1: A to bf16 pairs in scratch. */
   k_bf16_pack_desc pk;
@@ -125,12 +172,14 @@ ingot_status cg_lower_bf16_product(cg_lower_ctx *ctx, const ir_node *n) {
   pk.rows = d.m;
   pk.k = k;
   pk.k2 = d.k;
+  pk.rows_pad = rows_pad;
   pk.x_rs = d.a_rs;
   pk.x_cs = d.a_cs;
   pk.tasks = (d.m + PACK_ROWS_PER_TASK - 1) / PACK_ROWS_PER_TASK;
   if (pk.tasks > PACK_MAX_TASKS) pk.tasks = PACK_MAX_TASKS;
   if (pk.tasks < 1) pk.tasks = 1;
-  INGOT_RETURN_IF_ERROR(cg_scratch(ctx, (size_t)(d.m * d.k) * 4u, &pk.out));
+  INGOT_RETURN_IF_ERROR(
+      cg_scratch(ctx, (size_t)(rows_pad * d.k) * 4u, &pk.out));
   cg_step s1 = {.kernel = "k_bf16_pack_a",
                 .desc = &pk,
                 .desc_size = sizeof pk,
@@ -171,14 +220,17 @@ ingot_status cg_lower_bf16_product(cg_lower_ctx *ctx, const ir_node *n) {
     }
   }
   d.epi = *cg_epilogue(ctx);
-  cg_mm_split(&d, 1);
+  if (amx)
+    amx_split(&d, k);
+  else
+    cg_mm_split(&d, 1);
 
   /* Step 2: the product. */
   char summary[128];
-  snprintf(summary, sizeof summary, "%s bf16 %lldx%lldx%lld packed",
+  snprintf(summary, sizeof summary, "%s bf16 %lldx%lldx%lld %s",
            gemm ? "Gemm" : "MatMul", (long long)d.m, (long long)k,
-           (long long)d.n);
-  cg_step s2 = {.kernel = "k_mm_bf16_avx512",
+           (long long)d.n, amx ? "amx" : "packed");
+  cg_step s2 = {.kernel = amx ? "k_mm_bf16_amx" : "k_mm_bf16_avx512",
                 .desc = &d,
                 .desc_size = sizeof d,
                 .tasks = d.tiles_b * d.tiles_m * d.tiles_n,

@@ -21,6 +21,8 @@
  *     beta·C and the bias).  So that the test can tell bf16 from float32,
  *     every case with K >= 8 must also sit at least 16x closer to the bf16
  *     reference than to the float32 one.
+ * Every product runs on both templates: k_mm_bf16_avx512 (--amx never)
+ * and, where the CPU has AMX-BF16, k_mm_bf16_amx (--amx always).
  * Needs AVX512-BF16 on this machine (skips with 77 otherwise).
  */
 #include <math.h>
@@ -176,10 +178,60 @@ static double bound(const bcase *bc, int64_t i, int64_t j) {
   return (double)(K + 4) * ldexp(1.0, -24) * s + ldexp(1.0, -60);
 }
 
-static void run_case(bcase *bc, const char *what) {
-  ir_value want[1] = {0}, want32[1] = {0}, got[1] = {0};
+/* Which templates this machine runs: AVX512-BF16 always (main checks),
+ * AMX-BF16 when it has it. */
+static bool have_amx;
+
+static void run_policy(bcase *bc, const char *what, int policy,
+                       const ir_value *want, const ir_value *want32) {
+  ir_value got[1] = {0};
   cg_target host;
   CHECK_OK(cg_target_host(&host));
+  host.amx = policy;
+  const char *kern = policy == CG_AMX_ALWAYS ? "k_mm_bf16_amx"
+                                             : "k_mm_bf16_avx512";
+  ir_graph *g = build(bc);
+  char kernels[256] = "";
+  ingot_status s = native_run_traced(g, &host, &bc->a, got, kernels,
+                                     sizeof kernels);
+  ir_graph_destroy(g);
+  char label[400];
+  snprintf(label, sizeof label, "%s [%s]", what, kernels);
+  if (getenv("KT_VERBOSE")) printf("%s\n", label);
+  if (!kt_ok(s, label)) {
+    check_failures++;
+    return;
+  }
+  if (!strstr(kernels, kern)) {
+    fprintf(stderr, "%s: %s did not run\n", label, kern);
+    check_failures++;
+  }
+  const float *gv = got[0].data, *wv = want->data, *w32 = want32->data;
+  int64_t M = bc->batch * bc->m, N = bc->n;
+  double e16 = 0, e32 = 0;
+  int bad = 0;
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      double d = fabs((double)gv[i * N + j] - wv[i * N + j]);
+      if (!(d <= bound(bc, i, j)) && bad++ < 3)
+        fprintf(stderr, "%s: (%lld, %lld) is %.9g, want %.9g (bound %.3g)\n",
+                label, (long long)i, (long long)j, gv[i * N + j],
+                wv[i * N + j], bound(bc, i, j));
+      if (d > e16) e16 = d;
+      double d32 = fabs((double)gv[i * N + j] - w32[i * N + j]);
+      if (d32 > e32) e32 = d32;
+    }
+  if (bad) check_failures++;
+  if (bc->k >= 8 && !(e16 * 16 <= e32)) {
+    fprintf(stderr, "%s: max error %.3g vs the bf16 reference, %.3g vs "
+            "float32: not a bf16 product?\n", label, e16, e32);
+    check_failures++;
+  }
+  ir_value_free(&got[0]);
+}
+
+static void run_case(bcase *bc, const char *what) {
+  ir_value want[1] = {0}, want32[1] = {0};
   bc->bf16 = false;
   ir_graph *g = build(bc);
   CHECK_OK(ir_interp_run(g, &bc->a, want32, NULL));
@@ -188,45 +240,13 @@ static void run_case(bcase *bc, const char *what) {
   g = build(bc);
   CHECK_OK(ir_interp_run(g, &bc->a, want, NULL));
   ir_graph_destroy(g);
-  g = build(bc);
-  char kernels[256] = "";
-  ingot_status s = native_run_traced(g, &host, &bc->a, got, kernels,
-                                     sizeof kernels);
-  ir_graph_destroy(g);
-  char label[400];
-  snprintf(label, sizeof label, "%s [%s]", what, kernels);
-  if (getenv("KT_VERBOSE")) printf("%s\n", label);
-  if (!kt_ok(s, label) || !want[0].data || !want32[0].data) {
-    check_failures++;
+  if (want[0].data && want32[0].data) {
+    run_policy(bc, what, CG_AMX_NEVER, want, want32);
+    if (have_amx) run_policy(bc, what, CG_AMX_ALWAYS, want, want32);
   } else {
-    if (!strstr(kernels, "k_mm_bf16_avx512")) {
-      fprintf(stderr, "%s: no bf16 kernel ran\n", label);
-      check_failures++;
-    }
-    const float *gv = got[0].data, *wv = want[0].data, *w32 = want32[0].data;
-    int64_t M = bc->batch * bc->m, N = bc->n;
-    double e16 = 0, e32 = 0;
-    int bad = 0;
-    for (int64_t i = 0; i < M; i++)
-      for (int64_t j = 0; j < N; j++) {
-        double d = fabs((double)gv[i * N + j] - wv[i * N + j]);
-        if (!(d <= bound(bc, i, j)) && bad++ < 3)
-          fprintf(stderr, "%s: (%lld, %lld) is %.9g, want %.9g (bound %.3g)\n",
-                  label, (long long)i, (long long)j, gv[i * N + j],
-                  wv[i * N + j], bound(bc, i, j));
-        if (d > e16) e16 = d;
-        double d32 = fabs((double)gv[i * N + j] - w32[i * N + j]);
-        if (d32 > e32) e32 = d32;
-      }
-    if (bad) check_failures++;
-    if (bc->k >= 8 && !(e16 * 16 <= e32)) {
-      fprintf(stderr, "%s: max error %.3g vs the bf16 reference, %.3g vs "
-              "float32: not a bf16 product?\n", label, e16, e32);
-      check_failures++;
-    }
+    check_failures++;
   }
-  ir_value *v[] = {&bc->a, &bc->b, &bc->c, &bc->bv, &want[0], &want32[0],
-                   &got[0]};
+  ir_value *v[] = {&bc->a, &bc->b, &bc->c, &bc->bv, &want[0], &want32[0]};
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
     if (v[i]->data) ir_value_free(v[i]);
 }
@@ -261,13 +281,17 @@ int main(void) {
   ingot_status s = cg_target_host(&host);
   bool have = !s && (host.cpu_features & INGOT_CPU_AVX512BF16);
   ingot_status_free(s);
+  uint64_t amx = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_BF16;
+  have_amx = have && (host.cpu_features & amx) == amx;
   test_rounding(have);
   if (!have) {
     printf("skipped the kernels: this CPU has no AVX512-BF16 (rounding "
            "table checked)\n");
     return check_failures ? 1 : 77;
   }
+  if (!have_amx) printf("AMX-BF16 template not tested: this CPU (or OS) has no AMX-BF16\n");
   matmul_case(1, 16, 32, 64, false, false, "MatMul transformer 16x32x64");
+  matmul_case(1, 70, 300, 100, true, true, "MatMul 70x300x100 (AMX tails)");
   matmul_case(2, 16, 64, 32, true, false, "MatMul batch folded + bias");
   matmul_case(1, 37, 29, 71, false, true, "MatMul odd K, N tail, Relu");
   matmul_case(1, 1, 300, 1000, true, true, "MatMul fc 1x300x1000");

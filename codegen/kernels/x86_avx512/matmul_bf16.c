@@ -59,8 +59,11 @@ KSIG(k_bf16_pack_a) {
       } else {
         for (int64_t p = 0; p < k; p++) o[p] = kf32_to_bf16(xr[p * d->x_cs]);
       }
-      if (w > k) o[k] = 0; /* odd K: the last pair's high half */
+      for (int64_t p = k; p < w; p++) o[p] = 0; /* past K: zero pairs */
     }
+    if (t == d->tasks - 1) /* AMX padding rows: the last task zeroes them */
+      for (int64_t i = d->rows; i < d->rows_pad; i++)
+        memset(out + i * w, 0, (size_t)w * 2);
   }
 }
 

@@ -11,8 +11,9 @@
  *  - k_bf16_pack_a: A to bf16 pairs in this node's scratch, once per run
  *    (each pair row is then read by every column block);
  *  - k_mm_bf16_amx (AMX-BF16 tdpbf16ps, kernels/x86_amx/amx_bf16.c) when
- *    the target has AMX-BF16 and A has at least 16 rows (any rows with
- *    --amx always; none with --amx never), else k_mm_bf16_avx512
+ *    the target has AMX-BF16, A has at least 16 rows and the product at
+ *    least 2^16 MACs (every product with --amx always; none with --amx
+ *    never), else k_mm_bf16_avx512
  *    (AVX512-BF16 vdpbf16ps, register-tiled like the float32 SGEMM, whose
  *    tiling and task split it takes with K counted in pairs).  B is packed
  *    at build time into bf16 pair panels: the weights take half the bytes
@@ -65,13 +66,18 @@ static ingot_status pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
 }
 
 /* AMX-BF16 where the target has it and the policy allows (cg_amx_policy):
- * always with --amx always; by default when A has at least 16 rows, so
- * that a tile's rows fill (fewer rows still pay for whole tiles). */
-static bool use_amx(const cg_lower_ctx *ctx, int64_t m) {
+ * always with --amx always; by default when A has at least 16 rows (a
+ * tile's rows fill; fewer still pay for whole tiles) and the product has
+ * at least 2^16 MACs (below, the tile configuration and padding cost more
+ * than they save: the sample transformer's 16x32x64 products ran 23 us
+ * per inference on AMX against 20 us on AVX512-BF16, docs/accuracy.md). */
+static bool use_amx(const cg_lower_ctx *ctx, int64_t m, int64_t k,
+                    int64_t n) {
   const cg_target *t = cg_target_of(ctx);
   uint64_t need = INGOT_CPU_AMX_TILE | INGOT_CPU_AMX_BF16;
   if ((t->cpu_features & need) != need || t->amx == CG_AMX_NEVER) return false;
-  return t->amx == CG_AMX_ALWAYS || m >= 16;
+  return t->amx == CG_AMX_ALWAYS ||
+         (m >= 16 && (double)m * (double)k * (double)n >= 65536.0);
 }
 
 static int64_t round_up(int64_t v, int64_t q) { return (v + q - 1) / q * q; }
@@ -151,7 +157,7 @@ ingot_status cg_lower_bf16_product(cg_lower_ctx *ctx, const ir_node *n) {
                          "a bf16 product reads and writes the model's "
                          "layout, not NHWC");
   d.y = vy.buf;
-  bool amx = use_amx(ctx, d.m);
+  bool amx = use_amx(ctx, d.m, k, d.n);
   int64_t rows_pad = d.m;
   if (amx) { /* whole tiles: 16-pair K steps, 32-row, 32-column blocks */
     d.nv = 1;

@@ -17,6 +17,7 @@
 #include "build.h"
 #include "calibrate.h"
 #include "cli.h"
+#include "measure_latency.h"
 #include "engine_format.h"
 #include "gpu.h"
 #include "passes.h"
@@ -456,6 +457,18 @@ int ingot_plugin_build(int argc, char **argv) {
                          .n_gpu_sm = n_sms,
                          .gpu_note = gpu_note,
                          .gpu_note_cap = sizeof gpu_note};
+  /* --accuracy-target on the build machine: fallbacks' latency measured
+   * (compiler/measure_latency.c). */
+  cli_measure_ctx mctx = {.passes = po, .amx = amx};
+  mctx.passes.int8 = NULL;
+  mctx.passes.log = NULL;
+  mctx.passes.dump = NULL;
+  mctx.passes.dump_stage = NULL;
+  if (qo.target.kind != QUANT_TARGET_NONE && !gpu &&
+      (!mcpu || !strcmp(mcpu, "native"))) {
+    qo.measure = cli_measure_latency;
+    qo.measure_ctx = &mctx;
+  }
   void *bytes = NULL;
   size_t size = 0;
   if (!s) s = cg_build_engine(g, &bo, &bytes, &size);

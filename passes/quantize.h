@@ -92,6 +92,15 @@ typedef struct quant_options {
   quant_target target;       /* --accuracy-target */
   bool best_effort;          /* --best-effort */
   const char *sensitivity_report; /* --sensitivity-report FILE */
+  /* Measured fallback latency (precision.c step 5): when set, the search
+   * hands it two quantised copies of the graph — plain int8 and the chosen
+   * mix — to build into engines and time; it writes, for each of the |n|
+   * node names, the summed time in microseconds of the engine steps that
+   * compute that node (NAN: none).  It may mutate |variant|.  NULL: only
+   * the cost model. */
+  ingot_status (*measure)(void *ctx, ir_graph *variant,
+                          const char *const *names, int n, double *us);
+  void *measure_ctx;
   /* Per node id: -1 no say, 0 fp32, 1 int8.  Set by the search; wins
    * over |overrides|.  NULL: none. */
   const int8_t *mask;

@@ -144,6 +144,11 @@ s = [float(r["sqnr_alone_db"]) for r in rows]
 assert s == sorted(s), "not ranked by SQNR"
 # The outlier layers (v, av, out of attention) are the sensitive ones.
 assert all(any(k in r["node"] for k in ("attn.v.", "attn.av", "attn.out.")) for r in back), back
+# Measured latency (compiler/measure_latency.c): every fallback's steps
+# timed in both engines, positive times; the rest not measured.
+for r in back:
+    assert float(r["measured_int8_us"]) > 0 and float(r["measured_fallback_us"]) > 0, r
+assert all(r["measured_int8_us"] == "" for r in rows if r["fallback"] == "no")
 svg = ET.parse(sys.argv[4]).getroot()
 rects = [e for e in svg.iter() if e.tag.endswith("rect")]
 assert len(rects) == 1 + len(rows), len(rects)
@@ -152,6 +157,8 @@ PY
 expect 0 "layer: layer0.attn.av \| MatMul \| int8 \| fp32 \| accuracy target sqnr>=20 dB: fallback 1 of" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-plain-int8: SQNR" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-chosen: SQNR [0-9.]+ dB, .* with [0-9]+ of 23 layer\(s\) fp32; est\. \+[0-9.]+ us" -- "$ingot" inspect "$tmp/auto.ingot"
+expect 0 "accuracy-chosen: .*; measured [-+][0-9.]+ us \(the layers' engine steps, fp32 minus int8\)" -- "$ingot" inspect "$tmp/auto.ingot"
+expect 0 "accuracy-fallback: 1 \| .* \| measured fp32 [0-9.]+ us, int8 [0-9.]+ us, [-+][0-9.]+ us" -- "$ingot" inspect "$tmp/auto.ingot"
 # Unreachable: stops with the best figure and the full list (on 8 feeds,
 # 6 calibration and 2 held out: every fallback count is tried)...
 small=$tmp/outlier8

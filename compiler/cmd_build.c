@@ -34,6 +34,7 @@ static const char *const help_build =
     "                   [--preprocess SPEC] [--act-scheme u8|s8]\n"
     "                   [--layer-precision NAME=fp32|int8|bf16] [--strict-precision]\n"
     "                   [--accuracy-target sqnr=DB|top1=FRAC] [--best-effort]\n"
+    "                   [--fallback-precision fp32|bf16]\n"
     "                   [--sensitivity-report FILE]\n"
     "                   [--mcpu CPU] [--amx auto|always|never]\n"
     "                   [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
@@ -83,6 +84,10 @@ static const char *const help_build =
     "                        last quarter of --calib (docs/accuracy.md)\n"
     "  --best-effort         with an unreachable target: build the best\n"
     "                        configuration found instead of failing\n"
+    "  --fallback-precision fp32|bf16\n"
+    "                        what --accuracy-target falls layers back to\n"
+    "                        (default fp32); bf16: MatMul/Gemm with constant\n"
+    "                        weights on CPUs with AVX512-BF16, others fp32\n"
     "  --sensitivity-report FILE\n"
     "                        write each layer's output SQNR when only it is\n"
     "                        int8: FILE (CSV) and an SVG bar chart beside it\n"
@@ -154,6 +159,7 @@ int ingot_plugin_build(int argc, char **argv) {
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
   int n_consts = 0, amx = CG_AMX_AUTO;
+  bool fallback_set = false; /* --fallback-precision given */
   bool verbose = false, embed_ir = false, no_fuse = false;
   cli_shapes so = {0};
   /* --target cuda */
@@ -246,6 +252,15 @@ int ingot_plugin_build(int argc, char **argv) {
         cli_free_shapes(&so);
         return cli_fail(s);
       }
+    } else if (strcmp(a, "--fallback-precision") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (strcmp(v, "fp32") && strcmp(v, "bf16")) {
+        cli_free_shapes(&so);
+        return cli_usage_error("build", "--fallback-precision takes fp32 or "
+                               "bf16, not '%s'", v);
+      }
+      qo.fallback = !strcmp(v, "bf16") ? QUANT_P_BF16 : QUANT_P_FP32;
+      fallback_set = true;
     } else if (strcmp(a, "--best-effort") == 0) {
       qo.best_effort = true;
     } else if (strcmp(a, "--sensitivity-report") == 0 && i + 1 < argc) {
@@ -362,6 +377,11 @@ int ingot_plugin_build(int argc, char **argv) {
                            "first three quarters of --calib and hold the "
                            "rest out, which a cache cannot tell apart");
   }
+  if (fallback_set && qo.target.kind == QUANT_TARGET_NONE) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--fallback-precision goes with --accuracy-target");
+  }
   if (qo.best_effort && qo.target.kind == QUANT_TARGET_NONE) {
     cli_free_shapes(&so);
     return cli_usage_error("build", "%s",
@@ -382,8 +402,10 @@ int ingot_plugin_build(int argc, char **argv) {
     }
   }
   co.log = verbose ? stderr : NULL;
-  for (int i = 0; i < qo.n_overrides && !qo.target_bf16; i++) {
-    if (ovr[i].prec != QUANT_P_BF16) continue;
+  for (int i = 0; i < qo.n_overrides + 1 && !qo.target_bf16; i++) {
+    if (i < qo.n_overrides ? ovr[i].prec != QUANT_P_BF16
+                           : qo.fallback != QUANT_P_BF16)
+      continue;
     cg_target tg;
     char feats[512];
     ingot_status s = mcpu && strcmp(mcpu, "native") != 0

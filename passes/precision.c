@@ -333,6 +333,17 @@ static double fallback_cost_us(const ir_graph *g, ir_node_id nid) {
   return 3 * bytes / L2_BYTES_PER_US;
 }
 
+/* The mask value of a fallback of node |nid|: bf16 (2) under
+ * --fallback-precision bf16 where the layer and target have it, else fp32
+ * (0). */
+static int8_t fallback_code(const search *S, ir_node_id nid) {
+  const char *no = NULL;
+  return S->q->fallback == QUANT_P_BF16 && S->q->target_bf16 &&
+                 quant_has_bf16_form(S->g, &S->g->nodes[nid], &no)
+             ? 2
+             : 0;
+}
+
 /*===------------------------------------------------------------------===*/
 /* Reports                                                                 */
 /*===------------------------------------------------------------------===*/
@@ -617,7 +628,7 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
     if (meets(T, &plain_held)) chosen = 0;
     for (int k = 1; !s && chosen < 0 && k < m; k++) {
       memset(mask, -1, g->n_nodes);
-      for (int j = 0; j < k; j++) mask[c[j].nid] = 0;
+      for (int j = 0; j < k; j++) mask[c[j].nid] = fallback_code(&S, c[j].nid);
       s = variant(&S, mask, NULL, &S.held, &c[k - 1].after);
       if (s) break;
       c[k - 1].tried = true;
@@ -682,7 +693,7 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
     if (v) ir_graph_destroy(v);
     v = NULL;
     memset(mask, -1, g->n_nodes);
-    for (int j = 0; j < chosen; j++) mask[c[j].nid] = 0;
+    for (int j = 0; j < chosen; j++) mask[c[j].nid] = fallback_code(&S, c[j].nid);
     if (!ms) ms = variant_graph(&S, mask, NULL, &v);
     if (!ms) ms = q->measure(q->measure_ctx, v, names, chosen, ufb);
     if (v) ir_graph_destroy(v);
@@ -705,16 +716,16 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
     memset(mask, -1, g->n_nodes);
     for (int j = 0; j < chosen; j++) {
       c[j].fallback = true;
-      mask[c[j].nid] = 0;
+      mask[c[j].nid] = fallback_code(&S, c[j].nid);
       char a[32], b[32];
       fmt_db(a, sizeof a, c[j].alone.sqnr);
       fmt_db(b, sizeof b, c[j].after.sqnr);
       text w = {0};
-      addf(&w, "accuracy target %s: fallback %d of %d (alone int8: %s dB; "
-           "held out after: %s dB); est. +%.2f us", tstr, j + 1, chosen, a,
-           b, c[j].cost_us);
+      addf(&w, "accuracy target %s: fallback %d of %d%s (alone int8: %s "
+           "dB; held out after: %s dB); est. +%.2f us", tstr, j + 1, chosen,
+           mask[c[j].nid] == 2 ? " to bf16" : "", a, b, c[j].cost_us);
       if (measured && !isnan(c[j].int8_us) && !isnan(c[j].fb_us))
-        addf(&w, "; measured %+.2f us (fp32 %.2f, int8 %.2f)",
+        addf(&w, "; measured %+.2f us (fallback %.2f, int8 %.2f)",
              c[j].fb_us - c[j].int8_us, c[j].fb_us, c[j].int8_us);
       why[c[j].nid] = w.p;
     }
@@ -731,23 +742,28 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
       for (int j = 0; j < chosen; j++)
         if (!isnan(c[j].int8_us) && !isnan(c[j].fb_us))
           mtotal += c[j].fb_us - c[j].int8_us;
+      int nbf = 0;
+      for (int j = 0; j < chosen; j++) nbf += mask[c[j].nid] == 2;
       addf(&sum, "accuracy-chosen: %s (held out) with %d of %d layer(s) "
-           "fp32%s; est. +%.2f us (cost model)", gstr, chosen, m,
+           "fp32", gstr, chosen - nbf, m);
+      if (nbf) addf(&sum, " and %d bf16", nbf);
+      addf(&sum, "%s; est. +%.2f us (cost model)",
            unreachable ? ", best effort: target not met" : "", total);
       if (measured)
-        addf(&sum, "; measured %+.2f us (the layers' engine steps, fp32 "
-             "minus int8)", mtotal);
+        addf(&sum, "; measured %+.2f us (the layers' engine steps, "
+             "fallback minus int8)", mtotal);
       addf(&sum, "\n%s", mnote.p ? mnote.p : "");
       for (int j = 0; j < chosen; j++) {
         char a[32], b[32];
         fmt_db(a, sizeof a, c[j].alone.sqnr);
         fmt_db(b, sizeof b, c[j].after.sqnr);
-        addf(&sum, "accuracy-fallback: %d | %s | %s | alone %s dB | held out "
-             "after %s dB, top-1 %.2f%% | est. +%.2f us", j + 1,
+        addf(&sum, "accuracy-fallback: %d | %s | %s | %s | alone %s dB | "
+             "held out after %s dB, top-1 %.2f%% | est. +%.2f us", j + 1,
              g->nodes[c[j].nid].name, ir_op_get(g->nodes[c[j].nid].op)->name,
-             a, b, 100 * c[j].after.top1, c[j].cost_us);
+             mask[c[j].nid] == 2 ? "bf16" : "fp32", a, b,
+             100 * c[j].after.top1, c[j].cost_us);
         if (measured && !isnan(c[j].int8_us) && !isnan(c[j].fb_us))
-          addf(&sum, " | measured fp32 %.2f us, int8 %.2f us, %+.2f us",
+          addf(&sum, " | measured fallback %.2f us, int8 %.2f us, %+.2f us",
                c[j].fb_us, c[j].int8_us, c[j].fb_us - c[j].int8_us);
         addf(&sum, "\n");
       }

@@ -557,6 +557,14 @@ static ingot_status decide(qstate *st, ir_node_id nid, quant_layer *row,
   }
   if (cls == QC_NONE) DECLINE("%s has no int8 form", ir_op_get(n->op)->name);
   if (!req) DECLINE("--layer-precision %s=fp32", n->name);
+  if (mask == 2 && cls != QC_PASS) { /* the search's bf16 fallback */
+    const char *no = NULL;
+    if (st->q->target_bf16 && quant_has_bf16_form(g, n, &no)) {
+      g->nodes[nid].compute = IR_BF16;
+      if (row) row->bf16 = true;
+    }
+    mask = 0;
+  }
   if (mask == 0 && cls != QC_PASS)
     DECLINE("%s", st->q->mask_why && st->q->mask_why[nid]
                       ? st->q->mask_why[nid]

@@ -101,7 +101,12 @@ typedef struct quant_options {
   ingot_status (*measure)(void *ctx, ir_graph *variant,
                           const char *const *names, int n, double *us);
   void *measure_ctx;
-  /* Per node id: -1 no say, 0 fp32, 1 int8.  Set by the search; wins
+  /* --fallback-precision: what the search falls layers back to:
+   * QUANT_P_FP32 (the default) or QUANT_P_BF16 (layers with a bf16 form
+   * on a target with bf16; the rest fp32). */
+  quant_prec fallback;
+  /* Per node id: -1 no say, 0 fp32, 1 int8, 2 bf16 (fp32 when the layer
+   * has no bf16 form).  Set by the search; wins
    * over |overrides|.  NULL: none. */
   const int8_t *mask;
   uint32_t n_mask;

@@ -242,7 +242,12 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
   }
   int n_epi = 0, n_alias = 0, n_mask = 0, n_concat = 0;
   FILE *log = po ? po->log : NULL;
-  cg_fuse_state st = {g, f, uses, reader, writer, log};
+  bool *concat_buf = calloc(nt ? nt : 1, sizeof *concat_buf);
+  if (!concat_buf) {
+    s = oom();
+    goto done;
+  }
+  cg_fuse_state st = {g, f, uses, reader, writer, log, concat_buf};
   for (ir_node_id nid = 1; !s && nid < nn; nid++) {
     ir_node *x = &g->nodes[nid];
     if (f->skip[nid]) continue;
@@ -321,6 +326,9 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
     s = cg_fuse_concat(&st, nid, &hit);
     n_concat += hit;
   }
+  int n_inplace = 0;
+  if (!s) s = cg_fuse_inplace(&st, &n_inplace);
+  free(concat_buf);
   /* Flatten the canon chains (a slice of a slice, a reshape of a slice):
    * every tensor points at the root place with its total offset. */
   for (ir_tensor_id t = 1; t < nt; t++) {
@@ -333,12 +341,12 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
     f->canon[t] = r;
     f->canon_off[t] = off;
   }
-  if (log && (n_epi || n_alias || n_mask || n_concat))
+  if (log && (n_epi || n_alias || n_mask || n_concat || n_inplace))
     fprintf(log,
             "fuse: %d node(s) run in a producer's epilogue, %d reshape(s) "
-            "folded, %d mask Add(s) run in a Softmax, %d concat(s) folded "
-            "(--no-fuse turns these off)\n",
-            n_epi, n_alias, n_mask, n_concat);
+            "folded, %d mask Add(s) run in a Softmax, %d concat(s) folded, "
+            "%d step(s) in place (--no-fuse turns these off)\n",
+            n_epi, n_alias, n_mask, n_concat, n_inplace);
 done:
   free(uses), free(reader), free(writer);
   if (s) cg_fusion_release(f);

@@ -17,6 +17,7 @@ typedef struct cg_fuse_state {
   const ir_node_id *reader; /* per tensor: its last reader */
   ir_node_id *writer;       /* per tensor: the node whose step writes it */
   FILE *log;                /* --verbose, or NULL */
+  bool *concat_buf;         /* per tensor: a folded Concat's output */
 } cg_fuse_state;
 
 /* Appends "PASS OP NAME" (|y|'s op and name) to node |w|'s fused lines. */
@@ -32,5 +33,10 @@ ingot_status cg_fuse_softmax_mask(cg_fuse_state *st, ir_node_id nid,
  * output and the node emits no step; *hit says whether it did.  Run after
  * every other fusion; the caller flattens canon afterwards. */
 ingot_status cg_fuse_concat(cg_fuse_state *st, ir_node_id nid, bool *hit);
+
+/* plan_fuse_inplace.c: elementwise steps write over an input that dies
+ * there (canon); *count says how many.  After the concats, before the
+ * chains are flattened. */
+ingot_status cg_fuse_inplace(cg_fuse_state *st, int *count);
 
 #endif /* INGOT_CODEGEN_PLAN_FUSE_H */

@@ -73,6 +73,7 @@ ingot_status cg_fuse_concat(cg_fuse_state *st, ir_node_id nid, bool *hit) {
     at += ir_shape_numel(&g->tensors[t].shape) * es;
   }
   f->skip[nid] = true;
+  st->concat_buf[o] = true;
   *hit = true;
   if (st->log)
     fprintf(st->log,

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Small models for the planner fusions fuse-softmax-mask and fold-concat
-(codegen/plan_fuse_softmax.c, plan_fuse_concat.c; docs/fusion.md): each
+"""Small models for the planner fusions fuse-softmax-mask, fold-concat and
+in-place (codegen/plan_fuse_softmax.c, plan_fuse_concat.c,
+plan_fuse_inplace.c; docs/fusion.md): each
 form that must fuse and near misses that must not.  CTest
 engine_fusion_cases runs fusion_engines.py on them with the expected
 number of each fusion (expect=), and compares the fused engine with the
@@ -119,6 +120,28 @@ def concat(kind):
     return g
 
 
+def inplace(kind):
+    """x [1,S,DK]; a = Relu(x·W1), b = x·W2, c = a + b, then c·W3."""
+    g = G()
+    x = g.inp("input", [1, S, DK])
+    a = g.op("Relu", g.op("MatMul", x, g.c(w(DK, DK))))
+    b = g.op("MatMul", x, g.c(w(DK, DK)))
+    if kind == "graph_input":
+        b = x
+    c = g.op("Add", a, b)
+    if kind == "chain":  # Tanh over a, Sub (its Sigmoid epilogue) over c, Mul
+        # over that: each in place
+        c = g.op("Mul", g.op("Sigmoid", g.op("Sub", c, g.op("Tanh", a))),
+                 g.op("MatMul", x, g.c(w(DK, DK))))
+    y = g.op("MatMul", c, g.c(w(DK, 4)))
+    g.out(y)
+    if kind in ("later_reader", "graph_input"):
+        g.out(g.op("MatMul", a, g.c(w(DK, 4))))
+        if kind == "later_reader":
+            g.out(g.op("MatMul", b, g.c(w(DK, 4))))
+    return g
+
+
 cases = [
     ("attn_mask_causal", attention("causal"), "fuse-softmax-mask#1"),
     ("attn_mask_padding_div", attention("padding", scale="div"), "fuse-softmax-mask#1"),
@@ -134,6 +157,11 @@ cases = [
     ("concat_last_axis", concat("last_axis"), "fold-concat#0"),
     ("concat_graph_input", concat("graph_input"), "fold-concat#0"),
     ("concat_twice", concat("twice"), "fold-concat#0"),
+    ("inplace_add", inplace("add"), "in-place#1"),
+    ("inplace_chain", inplace("chain"), "in-place#4"),
+    # near misses: both inputs read later; the other input a graph input
+    ("inplace_later_reader", inplace("later_reader"), "in-place#0"),
+    ("inplace_graph_input", inplace("graph_input"), "in-place#0"),
 ]
 with open(os.path.join(OUT, "specs.txt"), "w") as f:
     for name, g, expect in cases:

@@ -78,7 +78,8 @@ ingot_status cg_gpu_build_sections(const cg_plan *p, const uint32_t *sms,
   for (uint32_t k = 0; !s && k < p->n_steps; k++) {
     const cg_plan_step *st = &p->steps[k];
     cg_gpu_step g;
-    s = cg_gpu_step_of(st->kernel, p->descs[k], p->desc_sizes[k], &g);
+    s = cg_gpu_step_for(st->kernel, p->descs[k], p->desc_sizes[k], sms[0],
+                        &g);
     if (s) {
       char from[256];
       snprintf(from, sizeof from, "%s",

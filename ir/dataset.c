@@ -749,6 +749,45 @@ const char *ir_dataset_last_file(const ir_dataset *d) {
   return d->last ? d->last : "";
 }
 
+static uint64_t key_bytes(uint64_t h, const void *p, size_t n) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i < n; i++) {
+    h ^= b[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+ingot_status ir_dataset_key(const ir_dataset *d, uint64_t *key) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  unsigned char *buf = malloc(1 << 16);
+  if (!buf) return oom();
+  ingot_status s = NULL;
+  for (uint32_t i = 0; !s && i < d->n_in; i++) {
+    const ds_input *in = &d->in[i];
+    h = key_bytes(h, in->name, strlen(in->name) + 1);
+    for (size_t k = 0; !s && k < in->n_files; k++) {
+      uint64_t rows = in->files[k].rows;
+      h = key_bytes(h, &rows, sizeof rows);
+      FILE *f = fopen(in->files[k].path, "rb");
+      if (!f) {
+        s = ingot_make_status(INGOT_NOT_FOUND, "%s: cannot read: %s",
+                              in->files[k].path, strerror(errno));
+        break;
+      }
+      size_t n;
+      while ((n = fread(buf, 1, 1 << 16, f)) > 0) h = key_bytes(h, buf, n);
+      if (ferror(f))
+        s = ingot_make_status(INGOT_DATA_LOSS, "%s: read error",
+                              in->files[k].path);
+      fclose(f);
+    }
+  }
+  free(buf);
+  *key = h;
+  return s;
+}
+
 void ir_dataset_close(ir_dataset *d) {
   if (!d) return;
   for (uint32_t i = 0; d->in && i < d->n_in; i++) {

@@ -109,6 +109,11 @@ size_t ir_dataset_files(const ir_dataset *d);
 ingot_status ir_dataset_next(ir_dataset *d, ir_value *inputs, bool *done);
 /* Starts again from the first feed. */
 void ir_dataset_rewind(ir_dataset *d);
+/* A 64-bit FNV-1a key of what the dataset feeds: for every input, its
+ * name and, in order, every file's row count and bytes (not its path, so
+ * a moved directory keeps its key).  Reads every file once.  Errors: a
+ * file that can no longer be read (naming it). */
+ingot_status ir_dataset_key(const ir_dataset *d, uint64_t *key);
 /* The file the last feed's first input came from (for messages). */
 const char *ir_dataset_last_file(const ir_dataset *d);
 void ir_dataset_close(ir_dataset *d);

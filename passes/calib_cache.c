@@ -4,22 +4,27 @@
  * Text, so it can be read, diffed and edited:
  *
  *   # ingot calibration cache: lo hi min max name, one tensor a line
- *   ingot-calib-cache 1
+ *   ingot-calib-cache 2
  *   graph 3f2a9c0d11e4b765
  *   method percentile=99.99
  *   samples 100
+ *   data 9b01c4e27d35fa10
  *   -0.5 6.12 -0.73 11.9 conv1_out
  *
  * The key is a 64-bit FNV-1a hash of the graph, not of the tool: the
  * inputs (name, dtype, shape), every node (op, domain, attributes, input
  * and output tensor names) and every constant (name, dtype, shape, bytes),
  * so the same model calibrated by another Ingot version reuses its cache,
- * and a retrained model (same structure, new weights) does not.  Floats
+ * and a retrained model (same structure, new weights) does not.  The data
+ * key is the same hash over the calibration files' bytes (in feed order,
+ * not their paths), the --preprocess string and the number of feeds, so
+ * other, more or fewer samples make the cache stale.  Format 1 had no
+ * data key: such a cache is stale.  Floats
  * are printed with 9 significant digits, which round-trips a float32.
  * The name is last on the line, so it may hold spaces.
  *
- * Reading never fails the build: a missing, stale (other graph, other
- * method) or corrupt (unparsable line, lo > 0, min > max, duplicate)
+ * Reading never fails the build: a missing, stale (other graph, method,
+ * sample count or data) or corrupt (unparsable line, lo > 0, min > max, duplicate)
  * cache is reported on the log with the reason, and calibration runs and
  * rewrites the file.  Entries for tensors this graph lacks, or that are
  * not float tensors it computes, are ignored one by one, with the reason;
@@ -103,6 +108,12 @@ uint64_t calib_graph_hash(const ir_graph *g) {
   return h;
 }
 
+uint64_t calib_data_key(uint64_t files_key, const char *preprocess,
+                        size_t feeds) {
+  uint64_t h = fnv_i64(files_key, (int64_t)feeds);
+  return fnv_str(h, preprocess);
+}
+
 /*===------------------------------------------------------------------===*/
 /* Reading                                                                 */
 /*===------------------------------------------------------------------===*/
@@ -128,7 +139,9 @@ static bool parse_float(char **p, float *out) {
 }
 
 ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
-                              const bool *obs, calib_table *out, bool *used) {
+                              const bool *obs, int want_samples,
+                              uint64_t data_key, calib_table *out,
+                              bool *used) {
   *used = false;
   FILE *log = o->log;
   FILE *f = fopen(o->cache, "r");
@@ -146,7 +159,8 @@ ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
   }
   char *line = NULL, want_method[64], why[512] = "";
   size_t cap = 0;
-  int lineno = 0, samples = 0, stage = 0; /* 0 magic 1 graph 2 method 3 samples 4 entries */
+  /* stage: 0 magic, 1 graph, 2 method, 3 samples, 4 data, 5 entries */
+  int lineno = 0, samples = 0, stage = 0;
   uint64_t want_hash = calib_graph_hash(g);
   uint32_t n_used = 0, n_ignored = 0;
   calib_method_str(o->method, o->percentile, want_method, sizeof want_method);
@@ -159,9 +173,12 @@ ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
     }
     if (line[0] == '#' || line[0] == '\0') continue;
     if (stage == 0) {
-      if (strcmp(line, "ingot-calib-cache 1") != 0)
+      if (strcmp(line, "ingot-calib-cache 1") == 0)
+        snprintf(why, sizeof why, "stale: format 1 has no key of the "
+                 "calibration data");
+      else if (strcmp(line, "ingot-calib-cache 2") != 0)
         snprintf(why, sizeof why, "corrupt: line %d: expected "
-                 "'ingot-calib-cache 1'", lineno);
+                 "'ingot-calib-cache 2'", lineno);
       stage++;
     } else if (stage == 1) {
       char *end;
@@ -190,7 +207,22 @@ ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
       if (v < 0 || v > 1000000000L || *end)
         snprintf(why, sizeof why, "corrupt: line %d: expected 'samples N'",
                  lineno);
+      else if (v != want_samples)
+        snprintf(why, sizeof why, "stale: made from %ld samples, this "
+                 "calibration has %d", v, want_samples);
       samples = (int)v;
+      stage++;
+    } else if (stage == 4) {
+      char *end;
+      unsigned long long h = strncmp(line, "data ", 5) == 0
+                                 ? strtoull(line + 5, &end, 16) : 0;
+      if (strncmp(line, "data ", 5) != 0 || end == line + 5 || *end)
+        snprintf(why, sizeof why, "corrupt: line %d: expected 'data KEY'",
+                 lineno);
+      else if (h != data_key)
+        snprintf(why, sizeof why, "stale: made from other calibration data "
+                 "(key %016llx, this data %016llx)", h,
+                 (unsigned long long)data_key);
       stage++;
     } else {
       calib_range e = {.valid = true};
@@ -228,7 +260,7 @@ ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
   }
   if (!why[0] && ferror(f))
     snprintf(why, sizeof why, "read error");
-  if (!why[0] && stage < 4)
+  if (!why[0] && stage < 5)
     snprintf(why, sizeof why, "corrupt: truncated header");
   uint32_t missing = 0;
   const char *first_missing = NULL;
@@ -264,7 +296,7 @@ ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
 /* Writing                                                                 */
 /*===------------------------------------------------------------------===*/
 ingot_status calib_cache_write(const ir_graph *g, const calib_options *o,
-                               const calib_table *t) {
+                               uint64_t data_key, const calib_table *t) {
   size_t n = strlen(o->cache) + 8;
   char *tmp = malloc(n);
   if (!tmp) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
@@ -280,8 +312,10 @@ ingot_status calib_cache_write(const ir_graph *g, const calib_options *o,
   char method[64];
   calib_method_str(o->method, o->percentile, method, sizeof method);
   fprintf(f, "# ingot calibration cache: lo hi min max name, one tensor a "
-          "line\ningot-calib-cache 1\ngraph %016llx\nmethod %s\nsamples %d\n",
-          (unsigned long long)calib_graph_hash(g), method, t->samples);
+          "line\ningot-calib-cache 2\ngraph %016llx\nmethod %s\nsamples %d\n"
+          "data %016llx\n",
+          (unsigned long long)calib_graph_hash(g), method, t->samples,
+          (unsigned long long)data_key);
   uint32_t k = 0;
   for (uint32_t i = 1; i < t->n; i++)
     if (t->r[i].valid) {

@@ -35,13 +35,19 @@ void calib_range_from(calib_range *r, calib_method m, double t);
 
 /* Cache (calib_cache.c). */
 uint64_t calib_graph_hash(const ir_graph *g);
+/* The cache's data key: |files_key| (ir_dataset_key) extended by the
+ * --preprocess string (NULL = "") and the number of feeds calibrated. */
+uint64_t calib_data_key(uint64_t files_key, const char *preprocess,
+                        size_t feeds);
 /* Fills |out| from o->cache when it is present and valid for |g| (|obs|
- * marks the tensors calibration observes) and returns true; otherwise
- * says why on o->log and returns false.  Only out-of-memory is an error. */
+ * marks the tensors calibration observes), |samples| feeds and the data
+ * key |data_key|, and sets *used; otherwise says why on o->log.  Only
+ * out-of-memory is an error. */
 ingot_status calib_cache_read(const ir_graph *g, const calib_options *o,
-                              const bool *obs, calib_table *out, bool *used);
+                              const bool *obs, int samples, uint64_t data_key,
+                              calib_table *out, bool *used);
 ingot_status calib_cache_write(const ir_graph *g, const calib_options *o,
-                               const calib_table *t);
+                               uint64_t data_key, const calib_table *t);
 /* "minmax", "percentile=99.99", "entropy", "mse" */
 void calib_method_str(calib_method m, double percentile, char *buf, size_t n);
 

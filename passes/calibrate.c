@@ -76,6 +76,7 @@ typedef struct collect {
   calib_hist **hist; /* [tensor id], pass 2 only */
   size_t *nonfinite;
   bool pass2;
+  uint64_t data_key; /* calib_data_key, when o->cache */
 } collect;
 
 static void observe_value(collect *c, ir_tensor_id t, const ir_value *v) {
@@ -184,31 +185,39 @@ ingot_status calib_collect(const ir_graph *g, const calib_options *o,
     }
 
   ingot_status s = NULL;
-  if (o->cache) {
-    bool used = false;
-    s = calib_cache_read(g, o, obs, out, &used);
-    if (s || used) {
-      free(obs);
-      return s;
-    }
-  }
-
   ir_dataset *ds = NULL;
   collect c = {.g = g, .obs = obs};
-  c.r = calloc(nt ? nt : 1, sizeof *c.r);
-  c.nonfinite = calloc(nt ? nt : 1, sizeof *c.nonfinite);
-  if (!c.r || !c.nonfinite)
-    s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
-  if (!s) s = ir_dataset_open(g, o->data, o->preprocess, o->log, &ds);
+  s = ir_dataset_open(g, o->data, o->preprocess, o->log, &ds);
   size_t n = 0;
   if (!s) {
     n = ir_dataset_count(ds);
     if (o->max_samples > 0 && (size_t)o->max_samples < n)
       n = (size_t)o->max_samples;
-    if (o->log)
-      fprintf(o->log, "calibrate: %zu run(s) from %s (%zu file(s))\n", n,
-              o->data, ir_dataset_files(ds));
   }
+  if (!s && o->cache) {
+    /* The cache holds for this graph, method and data: the data key
+     * covers the files' bytes, the preprocessing and the feed count. */
+    uint64_t key = 0;
+    s = ir_dataset_key(ds, &key);
+    if (!s) {
+      key = calib_data_key(key, o->preprocess, n);
+      bool used = false;
+      s = calib_cache_read(g, o, obs, (int)n, key, out, &used);
+      c.data_key = key;
+      if (s || used) {
+        ir_dataset_close(ds);
+        free(obs);
+        return s;
+      }
+    }
+  }
+  c.r = calloc(nt ? nt : 1, sizeof *c.r);
+  c.nonfinite = calloc(nt ? nt : 1, sizeof *c.nonfinite);
+  if (!s && (!c.r || !c.nonfinite))
+    s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+  if (!s && o->log)
+    fprintf(o->log, "calibrate: %zu run(s) from %s (%zu file(s))\n", n,
+            o->data, ir_dataset_files(ds));
   bool bar = o->progress && isatty(2);
   int passes = o->method == CALIB_MINMAX ? 1 : 2;
   if (!s) s = run_pass(g, ds, &c, o, n, 1, passes, bar);
@@ -250,7 +259,7 @@ ingot_status calib_collect(const ir_graph *g, const calib_options *o,
     out->samples = (int)n;
     out->from_cache = false;
     c.r = NULL;
-    if (o->cache) s = calib_cache_write(g, o, out);
+    if (o->cache) s = calib_cache_write(g, o, c.data_key, out);
     if (s) calib_table_free(out);
   }
   if (c.hist)

@@ -254,13 +254,35 @@ r = run(base)
 expect("cache absent", r, 0, "absent: calibrating", "written (3 entries)")
 ref_table = table(r)
 text = open(cache).read()
-if "method percentile=99.99" not in text or "ingot-calib-cache 1" not in text:
+if "method percentile=99.99" not in text or "ingot-calib-cache 2" not in text:
     fail("cache file lacks its header:\n" + text)
 r = run(base)
 expect("cache reused", r, 0, "used 3 entries", "from the cache", absent=("calibrating",))
 if table(r) != ref_table:
     fail("cache round trip changed the table:\n%s\n%s" % (r.stdout, ref_table))
 
+# the data key: fewer samples, other bytes, another preprocessing, format 1
+r = run(base + ["--max-samples", "3"])
+expect("stale cache (fewer samples)", r, 0, "stale: made from", "this calibration has 3", "written")
+run(base)
+first = os.path.join(single, sorted(os.listdir(single))[0])
+keep = open(first, "rb").read()
+np.save(first, X[0] * 2)
+r = run(base)
+expect("stale cache (other data)", r, 0, "stale: made from other calibration data", "written")
+with open(first, "wb") as f:
+    f.write(keep)
+r = run(base)
+expect("stale cache (data restored)", r, 0, "stale: made from other calibration data")
+r = run(base)
+expect("cache reused after restore", r, 0, "used 3 entries", absent=("calibrating",))
+if table(r) != ref_table:
+    fail("the cache of the restored data changed the table")
+v1 = open(cache).read().replace("ingot-calib-cache 2", "ingot-calib-cache 1")
+with open(cache, "w") as f:
+    f.write(v1)
+r = run(base)
+expect("format-1 cache", r, 0, "stale: format 1 has no key of the calibration data", "written")
 r = run([INGOT, "calibrate", m_other] + base[3:])
 expect("stale cache (other weights)", r, 0, "rejected, stale: made for another graph", "written")
 run(base)

@@ -256,8 +256,20 @@ ingot_status rt_cuda_create(const ingot_engine *e, int device,
   if (!s && is_cubin) {
     const ingot_gpu_blob *b = &g->cubin[k];
     snprintf(c->code, sizeof c->code, "cubin sm_%u", b->sm);
-    if ((r = api.cuModuleLoadData(&c->mod, e->file + b->offset)))
+    /* Format 1.4 aligns cubins (engine_format.h) in the 64-byte aligned
+     * file image; a 1.3 engine's may sit anywhere: load a copy. */
+    const uint8_t *img = e->file + b->offset;
+    void *copy = NULL;
+    if ((uintptr_t)img % INGOT_GPU_BLOB_ALIGN) {
+      size_t n = ((size_t)b->size + 63) & ~(size_t)63;
+      if (!(copy = aligned_alloc(INGOT_GPU_BLOB_ALIGN, n)))
+        s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+      else
+        img = memcpy(copy, img, (size_t)b->size);
+    }
+    if (!s && (r = api.cuModuleLoadData(&c->mod, img)))
       s = cu_fail(r, "cuModuleLoadData (cubin)");
+    free(copy);
   } else if (!s) {
     /* PTX must be NUL-terminated for the JIT: copy it. */
     const ingot_gpu_blob *b = &g->ptx[k];

@@ -10,7 +10,7 @@
  *  - cuInit(0) before anything else; handles (device, context, module,
  *    function, stream) are live ones this double made; the context is
  *    current;
- *  - modules: a cubin is an NVIDIA ELF (EM_CUDA) whose sm (e_flags bits
+ *  - modules: a cubin is a 64-byte aligned NVIDIA ELF (EM_CUDA) whose sm (e_flags bits
  *    8..15) has the device's major version and a minor <= the device's
  *    (else CUDA_ERROR_NO_BINARY_FOR_GPU, as the driver); PTX is NUL-
  *    terminated text with .version and .target, whose target is <= the
@@ -249,6 +249,7 @@ CUresult cuModuleLoadData(void **mod, const void *image) {
   NEED_CTX("cuModuleLoadData");
   const unsigned char *b = image;
   if (!mod || !b) return bad("cuModuleLoadData(NULL)");
+  if ((uintptr_t)b % 64) return bad("cuModuleLoadData: cubin image at %p is not 64-byte aligned", image);
   if (memcmp(b, "\x7f" "ELF", 4) != 0 || b[4] != 2)
     return bad("cuModuleLoadData: not an ELF64 cubin");
   uint16_t machine;

@@ -193,13 +193,23 @@ ingot_status cg_gpu_module_create(uint32_t sm, cg_gpu_module **out) {
   m->tm = LLVMCreateTargetMachine(t, triple, cpu, "", LLVMCodeGenLevelAggressive,
                                   LLVMRelocDefault, LLVMCodeModelDefault);
   LLVMSetTarget(m->mod, triple);
-  /* The target machine's sm and PTX version for every function. */
+  /* The target machine's sm and PTX version for every function; every
+   * defined function inlines (as llvm.c does on the CPU), so the generic
+   * templates the task-grid kernels call (kernels/nvptx/tasks.h) are
+   * specialised with the step's descriptor instead of staying out of line
+   * with every dtype's and op's code. */
+  unsigned always = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+  unsigned never = LLVMGetEnumAttributeKindForName("noinline", 8);
   for (LLVMValueRef f = LLVMGetFirstFunction(m->mod); f;
        f = LLVMGetNextFunction(f)) {
     LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex,
                                      "target-cpu", 10);
     LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex,
                                      "target-features", 15);
+    if (LLVMIsDeclaration(f)) continue;
+    LLVMRemoveEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, never);
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(m->ctx, always, 0));
   }
   *out = m;
   return NULL;

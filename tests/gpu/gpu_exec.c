@@ -13,6 +13,38 @@ GSIG(g_qconv_dw);
 GSIG(g_qconv_mma);
 GSIG(g_relayout);
 GSIG(g_copy);
+GSIG(g_ew_f32);
+GSIG(g_mm_f32);
+GSIG(g_conv_f32);
+GSIG(g_red_f32);
+GSIG(g_conv_f32_tasks);
+GSIG(g_conv_dw_f32_tasks);
+GSIG(g_conv_q8);
+GSIG(g_mm_f32_tasks);
+GSIG(g_mm_q8);
+GSIG(g_pool);
+GSIG(g_ew_unary);
+GSIG(g_ew_binary);
+GSIG(g_ql_binary);
+GSIG(g_ql_table);
+GSIG(g_ql_concat);
+GSIG(g_q_quantize);
+GSIG(g_q_dequantize);
+GSIG(g_mv_copy);
+GSIG(g_mv_pad);
+GSIG(g_mv_gather);
+GSIG(g_mv_fill);
+GSIG(g_red);
+GSIG(g_red_arg);
+GSIG(g_norm_channel);
+GSIG(g_norm_lrn);
+GSIG(g_rs_nearest);
+GSIG(g_rs_interp);
+GSIG(g_norm_softmax);
+GSIG(g_norm_layer);
+GSIG(g_softmax);
+GSIG(g_layernorm);
+GSIG(g_gpool);
 
 static const struct {
   const char *name;
@@ -23,6 +55,38 @@ static const struct {
     {"g_qconv_mma", g_qconv_mma},
     {"g_relayout", g_relayout},
     {"g_copy", g_copy},
+    {"g_ew_f32", g_ew_f32},
+    {"g_mm_f32", g_mm_f32},
+    {"g_conv_f32", g_conv_f32},
+    {"g_red_f32", g_red_f32},
+    {"g_conv_f32_tasks", g_conv_f32_tasks},
+    {"g_conv_dw_f32_tasks", g_conv_dw_f32_tasks},
+    {"g_conv_q8", g_conv_q8},
+    {"g_mm_f32_tasks", g_mm_f32_tasks},
+    {"g_mm_q8", g_mm_q8},
+    {"g_pool", g_pool},
+    {"g_ew_unary", g_ew_unary},
+    {"g_ew_binary", g_ew_binary},
+    {"g_ql_binary", g_ql_binary},
+    {"g_ql_table", g_ql_table},
+    {"g_ql_concat", g_ql_concat},
+    {"g_q_quantize", g_q_quantize},
+    {"g_q_dequantize", g_q_dequantize},
+    {"g_mv_copy", g_mv_copy},
+    {"g_mv_pad", g_mv_pad},
+    {"g_mv_gather", g_mv_gather},
+    {"g_mv_fill", g_mv_fill},
+    {"g_red", g_red},
+    {"g_red_arg", g_red_arg},
+    {"g_norm_channel", g_norm_channel},
+    {"g_norm_lrn", g_norm_lrn},
+    {"g_rs_nearest", g_rs_nearest},
+    {"g_rs_interp", g_rs_interp},
+    {"g_norm_softmax", g_norm_softmax},
+    {"g_norm_layer", g_norm_layer},
+    {"g_softmax", g_softmax},
+    {"g_layernorm", g_layernorm},
+    {"g_gpool", g_gpool},
 };
 
 static uint32_t exec_sm = 80; /* the lowest sm of a default build */

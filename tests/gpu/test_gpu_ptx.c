@@ -119,6 +119,18 @@ static void check_ptx(const char *what, const cg_plan *p, uint32_t sm,
       check_failures++;
     }
   }
+  /* The reductions run on warp shuffles (and g_gpool on a barrier). */
+  for (uint32_t k = 0; k < ns; k++) {
+    const char *kn = gs[k].kernel;
+    int red = !strcmp(kn, "g_softmax") || !strcmp(kn, "g_layernorm") ||
+              !strcmp(kn, "g_gpool");
+    if ((red && !strstr(ptx, "shfl.sync.bfly")) ||
+        (!strcmp(kn, "g_gpool") && !strstr(ptx, "bar.sync"))) {
+      fprintf(stderr, "%s sm_%u: %s without shfl.sync/bar.sync\n", what, sm,
+              kn);
+      check_failures++;
+    }
+  }
   /* A weight zero point needs the Σa term, reduced with warp shuffles. */
   for (uint32_t k = 0; k < ns; k++)
     if (strcmp(gs[k].kernel, "g_qconv") == 0 &&
@@ -142,8 +154,9 @@ static void check_ptx(const char *what, const cg_plan *p, uint32_t sm,
       for (size_t i = 0; i < nk; i++) {
         CHECK(ks[i].registers > 0);
         uint32_t k = (uint32_t)atoi(ks[i].name + 3);
-        if (k < ns && strncmp(gs[k].kernel, "g_qconv", 7) == 0 &&
-            strcmp(gs[k].kernel, "g_qconv_dw") != 0 &&
+        if (k < ns && (strcmp(gs[k].kernel, "g_qconv") == 0 ||
+                       strcmp(gs[k].kernel, "g_qconv_mma") == 0 ||
+                       strcmp(gs[k].kernel, "g_gpool") == 0) &&
             ks[i].shared_bytes != gs[k].smem) {
           fprintf(stderr, "%s: %s uses %u bytes of shared memory, the launch "
                           "gives %u\n",
@@ -187,6 +200,87 @@ static void plan_case(const char *what, bool conv, int64_t n, int64_t c,
   for (int i = 0; i < nv; i++) ir_value_free(&vals[i]);
 }
 
+/* float32 graphs whose steps use the other GPU kernels: Softmax ->
+ * LayerNorm -> MatMul -> Add (g_softmax, g_layernorm, g_mm_f32 with the
+ * Add fused into its epilogue), and Conv -> GlobalAveragePool ->
+ * QuantizeLinear -> DequantizeLinear (g_relayout, g_conv_f32, g_gpool,
+ * g_q_quantize, g_q_dequantize: a task grid running generic code). */
+static void float_case(int which, const char *ptxas) {
+  tg t;
+  tg_init(&t, 7 + (uint32_t)which);
+  ir_tensor_id in[3], a, b, c;
+  const char *what;
+  if (which == 0) {
+    int64_t xd[3] = {2, 6, 33}, sd[1] = {33}, wd[2] = {33, 9}, bd[1] = {9};
+    in[0] = tg_input(&t, IR_F32, 3, xd);
+    a = kt_tensor(t.g, "sm", false);
+    kt_node(t.g, IR_OP_SOFTMAX, in, 1, &a, 1);
+    ir_value sv = kt_value(IR_F32, 1, sd), wv = kt_value(IR_F32, 2, wd),
+             bv = kt_value(IR_F32, 1, bd);
+    ir_tensor_id ln[3] = {a, tg_const(&t, &sv), tg_const(&t, &sv)};
+    b = kt_tensor(t.g, "ln", false);
+    ir_node_id l = kt_node(t.g, IR_OP_LAYER_NORM, ln, 3, &b, 1);
+    kt_attr_int(t.g, l, "axis", -1);
+    t.g->nodes[l].opset = 17;
+    ir_tensor_id mm[2] = {b, tg_const(&t, &wv)};
+    c = kt_tensor(t.g, "mm", false);
+    kt_node(t.g, IR_OP_MATMUL, mm, 2, &c, 1);
+    ir_tensor_id add[2] = {c, tg_const(&t, &bv)}, y;
+    tg_node(&t, IR_OP_ADD, 13, add, 2, 1, &y);
+    ir_value_free(&sv), ir_value_free(&wv), ir_value_free(&bv);
+    what = "fp32 Softmax/LayerNorm/MatMul/Add";
+  } else {
+    int64_t xd[4] = {1, 5, 6, 7}, wd[4] = {11, 5, 3, 3}, one = 1;
+    in[0] = tg_input(&t, IR_F32, 4, xd);
+    ir_value wv = kt_value(IR_F32, 4, wd);
+    ir_value sc = kt_alloc_value(IR_F32, 0, &one);
+    ir_value zp = kt_alloc_value(IR_U8, 0, &one);
+    ((float *)sc.data)[0] = 0.05f;
+    ((uint8_t *)zp.data)[0] = 128;
+    ir_tensor_id cv[2] = {in[0], tg_const(&t, &wv)};
+    a = kt_tensor(t.g, "conv", false);
+    ir_node_id nid = kt_node(t.g, IR_OP_CONV, cv, 2, &a, 1);
+    int64_t kk[3] = {1, 3, 3}, ss[3] = {1, 1, 1}, pads[6] = {0, 1, 1, 0, 1, 1};
+    kt_attr_window(t.g, nid, 2, kk, ss, NULL, NULL, pads);
+    b = kt_tensor(t.g, "gap", false);
+    kt_node(t.g, IR_OP_GLOBAL_AVERAGE_POOL, &a, 1, &b, 1);
+    ir_tensor_id q[3] = {b, tg_const(&t, &sc), tg_const(&t, &zp)};
+    c = kt_tensor(t.g, "q", false);
+    kt_node(t.g, IR_OP_QUANTIZE_LINEAR, q, 3, &c, 1);
+    ir_tensor_id dq[3] = {c, q[1], q[2]}, y;
+    tg_node(&t, IR_OP_DEQUANTIZE_LINEAR, 13, dq, 3, 1, &y);
+    ir_value_free(&wv), ir_value_free(&sc), ir_value_free(&zp);
+    what = "fp32 Conv/GlobalAveragePool/Quantize/Dequantize";
+  }
+  CHECK_OK(kt_finish(t.g));
+  cg_target tgt;
+  CHECK_OK(cg_target_named("x86-64", &tgt));
+  cg_plan *p = NULL;
+  CHECK_OK(cg_plan_build(t.g, &tgt, NULL, &p));
+  static const char *want[2][4] = {
+      {"g_softmax", "g_layernorm", "g_mm_f32", NULL},
+      {"g_conv_f32", "g_gpool", "g_q_quantize", "g_q_dequantize"}};
+  char names[256] = "";
+  for (uint32_t k = 0; p && k < p->n_steps; k++) {
+    cg_gpu_step gs;
+    CHECK_OK(cg_gpu_step_of(p->steps[k].kernel, p->descs[k],
+                            p->desc_sizes[k], &gs));
+    if (gs.kernel && strlen(names) + strlen(gs.kernel) + 2 < sizeof names)
+      strcat(strcat(names, gs.kernel), "|");
+  }
+  for (int i = 0; i < 4; i++)
+    if (want[which][i] && !strstr(names, want[which][i])) {
+      fprintf(stderr, "%s: no %s step (%s)\n", what, want[which][i], names);
+      check_failures++;
+    }
+  static const uint32_t sms[] = {80, 90};
+  for (size_t i = 0; p && i < sizeof sms / sizeof sms[0]; i++)
+    check_ptx(what, p, sms[i], sms[i], ptxas);
+  cg_plan_destroy(p);
+  ir_graph_destroy(t.g);
+  kt_free_values(t.vals, t.nin);
+}
+
 static void bad_sm(void) {
   static const char *bad[] = {"70", "sm_100", "81", "80,x", "", "80,,90"};
   uint32_t v[8];
@@ -224,6 +318,8 @@ int main(void) {
             ptxas);
   plan_case("QLinearMatMul 23x45x17 zw 3", false, 0, 45, 17, 1, 23, 0, 0, 0,
             0, 3, ptxas);
+  float_case(0, ptxas);
+  float_case(1, ptxas);
   printf("%d ptxas run(s)\n", ptxas_runs);
   return check_report("test_gpu_ptx");
 }

@@ -122,16 +122,33 @@ ingot_status cg_mm_emit(cg_lower_ctx *ctx, k_mm_desc *d, const char *what) {
   if (d->kind == KMM_F32) d->epi = *cg_epilogue(ctx); /* plan_fuse.c */
   int64_t nbatch = 1;
   for (int32_t q = 0; q < d->nbdim; q++) nbatch *= d->bdims[q];
-  if (d->kind != KMM_F32) {
+  /* Integer products: k_mm_q8_f (exact on float multiply-adds, matmul.c)
+   * where the target has 256-bit vectors or more; the plain k_mm_q8 on
+   * the generic target, whose plans the GPU path maps step by step. */
+  bool q8f = d->kind != KMM_F32 && cg_target_of(ctx)->isa >= CG_ISA_AVX2;
+  if (d->kind != KMM_F32 && !q8f) {
     d->mr = d->nv = 1;
     d->mt = d->m;
     d->nt = d->n;
     d->tiles_m = d->tiles_n = 1;
     d->tiles_b = nbatch;
   } else {
+    if (q8f) cg_mm_choose_tile(ctx, d);
     mm_split(d, nbatch);
+    if (q8f) {
+      /* k_mm_q8_f keeps a task's int32 partials of at most MMQ_MT (64)
+       * rows, and sums at most 128 steps of K per float pass. */
+      int64_t cap = 64 / d->mr * d->mr;
+      if (d->mt > cap) {
+        d->mt = cap;
+        d->tiles_m = ceil_div(d->m, d->mt);
+      }
+      d->kc = min64(d->k, 128);
+    }
   }
-  const char *kernel = d->kind != KMM_F32 ? "k_mm_q8" : "k_mm_f32";
+  const char *kernel = d->kind == KMM_F32 ? "k_mm_f32"
+                       : q8f              ? "k_mm_q8_f"
+                                          : "k_mm_q8";
   if (cg_target_of(ctx)->isa >= CG_ISA_AVX512 && avx512_fits(d))
     kernel = "k_mm_f32_avx512";
   size_t es = d->kind == KMM_F32 ? 4 : 1;

@@ -299,6 +299,20 @@ static void bad_sm(void) {
   CHECK(n == 4 && v[0] == 80 && v[1] == 86 && v[2] == 89 && v[3] == 90);
 }
 
+/* A template without a GPU kernel (DynamicQuantizeLinear's) and a
+ * descriptor of the wrong size are errors naming the template. */
+static void no_gpu_kernel(void) {
+  static const uint8_t desc[512];
+  cg_gpu_step gs;
+  ingot_status s = cg_gpu_step_of("k_q_dynamic", desc, 64, &gs);
+  CHECK(s && ingot_status_code_of(s) == INGOT_UNIMPLEMENTED &&
+        strstr(ingot_status_message(s), "k_q_dynamic"));
+  ingot_status_free(s);
+  s = cg_gpu_step_of("k_norm_layer", desc, 3, &gs);
+  CHECK(s && strstr(ingot_status_message(s), "k_norm_layer"));
+  ingot_status_free(s);
+}
+
 int main(void) {
   char buf[512];
   const char *ptxas = cg_ptxas_find(buf, sizeof buf);
@@ -308,6 +322,7 @@ int main(void) {
   else
     printf("ptxas: %s (sm_80 and sm_90)\n", ptxas);
   bad_sm();
+  no_gpu_kernel();
   plan_case("QLinearConv 3x3 s2 p1 19->37", true, 1, 19, 37, 1, 9, 7, 3, 2, 1,
             0, ptxas);
   plan_case("QLinearConv grouped 3x3 12->18 g3", true, 2, 12, 18, 3, 5, 5, 3,

@@ -8,7 +8,10 @@
  * Cases: the conformance tests' shapes and Gemm attributes, 1-D operands,
  * broadcast batch dims, constant (packed) and graph-input B, C of every
  * broadcastable shape, sizes around the register tiles, per-tensor /
- * per-row-column / N-D zero points and scales, and randomised shapes.
+ * per-row-column / N-D zero points and scales, and randomised shapes;
+ * quantised products with run-time operands (k_mm_q8_f above the generic
+ * target) over random shapes and at their operands' extremes with K up to
+ * 550, where a float sum over all of K would no longer be exact.
  */
 #include "kt_graph.h"
 
@@ -291,8 +294,68 @@ static void random_cases(int count) {
   }
 }
 
+/* Fills an int8/uint8 value with the extremes of its type: the
+ * largest |x - zp| the float-accumulating k_mm_q8_f must keep exact. */
+static void extremes(ir_value *v, bool high) {
+  size_t n = ir_shape_numel(&v->shape);
+  for (size_t i = 0; i < n; i++) {
+    if (v->dtype == IR_U8)
+      ((uint8_t *)v->data)[i] = high ? 255 : 0;
+    else
+      ((int8_t *)v->data)[i] = high ? 127 : -128;
+  }
+}
+
+/* Run-time (graph-input) quantised products of random shapes: the
+ * attention-like products k_mm_q8_f computes (tiles, column and row
+ * tails, several passes over K, batch dims), and deep products whose
+ * operands sit at opposite extremes of their zero points. */
+static void quant_random_cases(int count) {
+  static const ir_dtype types[2] = {IR_U8, IR_I8};
+  for (int i = 0; i < count + 4; i++) {
+    bool ext = i >= count;
+    ir_dtype at = types[kt_irand(0, 1)], bt = types[kt_irand(0, 1)];
+    ir_dtype yt = types[kt_irand(0, 1)];
+    int64_t B = kt_irand(1, 3), M = kt_irand(1, 90), K = kt_irand(1, 300),
+            N = kt_irand(1, 150);
+    if (ext) K = 250 + 100 * (i - count);
+    bool ql = ext ? (i - count) % 2 == 0 : kt_irand(0, 1);
+    mm_case q = {.op = ql ? IR_OP_QLINEAR_MATMUL : IR_OP_MATMUL_INTEGER,
+                 .b_input = true, .has_azp = true, .has_bzp = true};
+    q.a = val(at, 3, B, M, K, 0);
+    q.b = val(bt, 3, B, K, N, 0);
+    bool per = !ext && kt_irand(0, 1);
+    q.azp = per ? qparam(at, 1, M, 0, 0) : qparam(at, 0, 1, 0, 0);
+    q.bzp = per ? qparam(bt, 1, N, 0, 0) : qparam(bt, 0, 1, 0, 0);
+    if (ext) {
+      /* a at its top, b at its bottom, zero points at the other ends:
+       * every product is +-255*255 and the sum is -K*65025 */
+      extremes(&q.a, true);
+      extremes(&q.b, false);
+      extremes(&q.azp, false);
+      extremes(&q.bzp, true);
+    }
+    if (ql) {
+      q.as = per ? qparam(IR_F32, 1, M, 0, 0) : qparam(IR_F32, 0, 1, 0, 0);
+      q.bs = per ? qparam(IR_F32, 1, N, 0, 0) : qparam(IR_F32, 0, 1, 0, 0);
+      q.ys = qparam(IR_F32, 0, 1, 0, 0);
+      ((float *)q.ys.data)[0] = ext ? 4000.0f : 0.05f * (float)K / 8;
+      q.yzp = qparam(yt, 0, 1, 0, 0);
+    }
+    char what[160];
+    snprintf(what, sizeof what,
+             "random quantised #%d %s %s x %s%s, %lld x %lldx%lldx%lld%s", i,
+             ql ? "QLinearMatMul" : "MatMulInteger", ir_dtype_name(at),
+             ir_dtype_name(bt), per ? " per row/column" : "", (long long)B,
+             (long long)M, (long long)K, (long long)N,
+             ext ? " (extremes)" : "");
+    run_mm(&q, what);
+  }
+}
+
 int main(void) {
   matmul_cases();
+  quant_random_cases(24);
   gemm_cases();
   quant_cases();
   random_cases(150);

@@ -137,8 +137,7 @@ static void build_info(text *t, const cg_build_options *opt, uint64_t hash,
   for (int i = 0; q && q->report && i < q->report->n; i++) {
     const quant_layer *l = &q->report->rows[i];
     add(t, "layer: %s | %s | %s | %s | %s\n", *l->node ? l->node : "-",
-        l->op, quant_layer_requested(l), l->int8 ? "int8" : "fp32",
-        l->why);
+        l->op, quant_layer_requested(l), quant_layer_chosen(l), l->why);
   }
   if (q && q->report && q->report->search) add(t, "%s", q->report->search);
   for (ir_node_id nid = 1; nid < g->n_nodes; nid++) {

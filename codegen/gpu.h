@@ -28,6 +28,12 @@ typedef struct cg_gpu_step {
  * |cpu_kernel|, for steps no GPU template computes. */
 ingot_status cg_gpu_step_of(const char *cpu_kernel, const void *desc,
                             size_t desc_size, cg_gpu_step *out);
+/* cg_gpu_step_of for an engine whose lowest --sm is |lowest_sm|: int8
+ * products whose K fits use the tensor-core template g_qconv_mma when
+ * every sm has it (>= 80; docs/gpu.md "Kernel choice"). */
+ingot_status cg_gpu_step_for(const char *cpu_kernel, const void *desc,
+                             size_t desc_size, uint32_t lowest_sm,
+                             cg_gpu_step *out);
 
 /*===------------------------------------------------------------------===*/
 /* PTX: the GPU templates specialised per step with LLVM's NVPTX target    */

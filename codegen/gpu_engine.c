@@ -1,5 +1,6 @@
 /* gpu_engine.c — the GPU sections of a --target cuda engine (gpu.h;
- * runtime/engine_format.h, format 1.3; docs/gpu.md).
+ * runtime/engine_format.h, format 1.3, blobs aligned from 1.4;
+ * docs/gpu.md).
  *
  * The plan is the CPU plan for the generic target: every step maps to a
  * GPU template with the same descriptor (cg_gpu_step_of), so the engine
@@ -37,19 +38,20 @@ static uint32_t ptx_version_of(const char *ptx) {
 static ingot_status pack_blobs(char **data, const size_t *sizes,
                                const uint32_t *sms, const uint32_t *vers,
                                size_t n, void **out, size_t *out_size) {
+  const size_t al = INGOT_GPU_BLOB_ALIGN;
   size_t head = sizeof(ingot_gpu_blob_header) + n * sizeof(ingot_gpu_blob);
-  size_t total = head;
-  for (size_t i = 0; i < n; i++) total += sizes[i];
+  size_t total = (head + al - 1) / al * al;
+  for (size_t i = 0; i < n; i++) total += (sizes[i] + al - 1) / al * al;
   uint8_t *b = calloc(1, total);
   if (!b) return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
   ingot_gpu_blob_header h = {(uint32_t)n, sizeof(ingot_gpu_blob)};
   memcpy(b, &h, sizeof h);
-  size_t pos = head;
+  size_t pos = (head + al - 1) / al * al; /* padding stays zero */
   for (size_t i = 0; i < n; i++) {
     ingot_gpu_blob e = {sms[i], vers ? vers[i] : 0, pos, sizes[i]};
     memcpy(b + sizeof h + i * sizeof e, &e, sizeof e);
     memcpy(b + pos, data[i], sizes[i]);
-    pos += sizes[i];
+    pos += (sizes[i] + al - 1) / al * al;
   }
   *out = b, *out_size = total;
   return NULL;
@@ -78,7 +80,8 @@ ingot_status cg_gpu_build_sections(const cg_plan *p, const uint32_t *sms,
   for (uint32_t k = 0; !s && k < p->n_steps; k++) {
     const cg_plan_step *st = &p->steps[k];
     cg_gpu_step g;
-    s = cg_gpu_step_of(st->kernel, p->descs[k], p->desc_sizes[k], &g);
+    s = cg_gpu_step_for(st->kernel, p->descs[k], p->desc_sizes[k], sms[0],
+                        &g);
     if (s) {
       char from[256];
       snprintf(from, sizeof from, "%s",

@@ -196,3 +196,24 @@ ingot_status cg_gpu_step_of(const char *cpu_kernel, const void *desc,
                            "kernels: docs/gpu.md)",
                            cpu_kernel);
 }
+
+/* The int8 product on the tensor cores (g_qconv_mma, nvptx.h) replaces
+ * g_qconv when every sm the engine is built for has mma.sync m16n8k32
+ * (sm_80+; the GPU plan is shared by every sm's module) and K spans at
+ * least one mma k-step (kp >= 32; below that most of each mma would
+ * multiply padding).  Everything else keeps its cg_gpu_step_of kernel. */
+ingot_status cg_gpu_step_for(const char *cpu_kernel, const void *desc,
+                             size_t desc_size, uint32_t lowest_sm,
+                             cg_gpu_step *out) {
+  INGOT_RETURN_IF_ERROR(cg_gpu_step_of(cpu_kernel, desc, desc_size, out));
+  if (strcmp(out->kernel, "g_qconv") != 0 || lowest_sm < GM_MIN_SM)
+    return NULL;
+  const k_q8_desc *d = desc;
+  g_launch l;
+  if (d->kp < 32 || !g_launch_mma(d, &l)) return NULL;
+  out->kernel = "g_qconv_mma";
+  memcpy(out->grid, l.grid, sizeof l.grid);
+  memcpy(out->block, l.block, sizeof l.block);
+  out->smem = l.smem;
+  return NULL;
+}

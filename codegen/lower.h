@@ -64,6 +64,11 @@ ingot_status cg_emit(cg_lower_ctx *ctx, const cg_step *step);
 const kepi *cg_epilogue(const cg_lower_ctx *ctx);
 /* A MatMul's fused bias (a constant row of N values), or 0. */
 ir_tensor_id cg_fused_bias(const cg_lower_ctx *ctx);
+/* A Softmax's fused mask Add (plan_fuse_softmax.c): false when none, else
+ * the scores and the mask it adds to them (the node's own input is then
+ * the Add's output, which nothing stores). */
+bool cg_fused_mask(const cg_lower_ctx *ctx, ir_tensor_id *scores,
+                   ir_tensor_id *mask);
 
 /* Broadcast geometry of an elementwise step (lower_elementwise.c): numpy
  * broadcasting of the |nin| <= 3 operand views |in| to the output view |y|

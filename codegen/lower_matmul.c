@@ -21,6 +21,7 @@
 
 #include "engine_format.h"
 #include "lower_amx.h"
+#include "lower_bf16.h"
 #include "lower_matmul.h"
 #include "lower_q8.h"
 
@@ -94,7 +95,7 @@ ingot_status cg_mm_pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
  * columns reads that band once for all its rows (B is usually the large
  * operand), while A's rows are re-read by every band.  mt is a multiple of
  * mr (kmm_drive relies on it), nt of the panel width. */
-static void mm_split(k_mm_desc *d, int64_t nbatch) {
+void cg_mm_split(k_mm_desc *d, int64_t nbatch) {
   double macs = (double)nbatch * (double)d->m * (double)d->n * (double)d->k;
   int64_t want = (int64_t)(macs / MM_TASK_MACS);
   want = max64(1, min64(MM_MAX_TASKS, want));
@@ -134,7 +135,7 @@ ingot_status cg_mm_emit(cg_lower_ctx *ctx, k_mm_desc *d, const char *what) {
     d->tiles_b = nbatch;
   } else {
     if (q8f) cg_mm_choose_tile(ctx, d);
-    mm_split(d, nbatch);
+    cg_mm_split(d, nbatch);
     if (q8f) {
       /* k_mm_q8_f keeps a task's int32 partials of at most MMQ_MT (64)
        * rows, and sums at most 128 steps of K per float pass. */
@@ -527,6 +528,7 @@ static ingot_status lower_qgemm(cg_lower_ctx *ctx, const ir_node *n) {
 
 ingot_status cg_lower_matmul(cg_lower_ctx *ctx, ir_node_id nid) {
   const ir_node *n = &cg_graph(ctx)->nodes[nid];
+  if (n->compute == IR_BF16) return cg_lower_bf16_product(ctx, n);
   switch (n->op) {
   case IR_OP_GEMM:
     return lower_gemm(ctx, n);

@@ -24,6 +24,10 @@ ingot_status cg_mm_pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
                           int64_t nmat, int64_t mat_stride, int64_t rs,
                           int64_t cs, int64_t *mat_elems);
 
+/* Splits a float product of |nbatch| matrices into tasks (d->mt, nt,
+ * tiles_*) and sets d->kc; after cg_mm_choose_tile and the B packing. */
+void cg_mm_split(k_mm_desc *d, int64_t nbatch);
+
 /* Splits the product into tasks, picks the template for the target (the
  * AVX-512 one when the operands allow it) and emits the step.  |what|
  * names the op in the step summary ("MatMul", "Gemm", "Conv 1x1"). */

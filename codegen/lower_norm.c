@@ -106,6 +106,55 @@ static ingot_status emit(cg_lower_ctx *ctx, const char *kernel,
 /* Softmax, LogSoftmax                                                     */
 /*===------------------------------------------------------------------===*/
 
+/* The fused mask Add (plan_fuse_softmax.c): the step reads |scores|
+ * instead of its input and adds |mask|, broadcast over it, to each
+ * element.  Fills x with the scores' view and d's mask geometry. */
+static ingot_status softmax_mask(cg_lower_ctx *ctx, const ir_node *n,
+                                 ir_tensor_id scores, ir_tensor_id mask,
+                                 int axis, cg_view *x, knorm_softmax *d) {
+  cg_view s, m;
+  INGOT_RETURN_IF_ERROR(cg_view_of(ctx, scores, &s));
+  INGOT_RETURN_IF_ERROR(cg_view_of(ctx, mask, &m));
+  if (s.dtype != IR_F32 || m.dtype != IR_F32 || x->dtype != IR_F32 ||
+      s.rank != x->rank || m.rank > x->rank || x->rank > KNORM_MASK_RANK ||
+      s.layout != INGOT_LAYOUT_AS_MODEL ||
+      (m.layout != INGOT_LAYOUT_AS_MODEL && m.buf.space != KB_WEIGHTS))
+    return ir_node_error(n, INGOT_INTERNAL,
+                         "the fused mask Add does not fit the Softmax step");
+  for (int k = 0; k < x->rank; k++)
+    if (s.dims[k] != x->dims[k])
+      return ir_node_error(n, INGOT_INTERNAL,
+                           "the fused mask Add's scores are not the "
+                           "Softmax's shape");
+  /* The mask's strides over x's dims, 0 where it broadcasts. */
+  int64_t str[KNORM_MASK_RANK] = {0}, step = 1;
+  for (int k = x->rank - 1, j = m.rank - 1; k >= 0; k--, j--) {
+    if (j < 0) continue;
+    if (m.dims[j] != 1 && m.dims[j] != x->dims[k])
+      return ir_node_error(n, INGOT_INTERNAL,
+                           "the fused mask does not broadcast onto the "
+                           "scores");
+    str[k] = m.dims[j] == 1 ? 0 : step;
+    step *= m.dims[j];
+  }
+  x->buf = s.buf;
+  d->x = s.buf;
+  d->mask = m.buf;
+  d->has_mask = 1;
+  d->orank = axis;
+  d->irank = x->rank - axis - 1;
+  d->lstr = str[axis];
+  for (int k = 0; k < axis; k++) {
+    d->odims[k] = x->dims[k];
+    d->ostr[k] = str[k];
+  }
+  for (int k = axis + 1; k < x->rank; k++) {
+    d->idims[k - axis - 1] = x->dims[k];
+    d->istr[k - axis - 1] = str[k];
+  }
+  return NULL;
+}
+
 ingot_status cg_lower_softmax(cg_lower_ctx *ctx, ir_node_id nid) {
   const ir_node *n = &cg_graph(ctx)->nodes[nid];
   const ir_p_softmax *p = n->params;
@@ -123,15 +172,20 @@ ingot_status cg_lower_softmax(cg_lower_ctx *ctx, ir_node_id nid) {
   d.outer = prod(&x, 0, axis);
   d.len = p->legacy ? prod(&x, axis, x.rank) : x.dims[axis];
   d.inner = p->legacy ? 1 : prod(&x, axis + 1, x.rank);
+  ir_tensor_id st, mt;
+  bool masked = cg_fused_mask(ctx, &st, &mt);
+  if (masked)
+    INGOT_RETURN_IF_ERROR(softmax_mask(ctx, n, st, mt, axis, &x, &d));
   int64_t total = d.outer * d.len * d.inner;
   if (total == 0) return NULL;
   d.units = d.inner == 1 ? d.outer
                          : d.outer * ((d.inner + KNORM_COLS - 1) / KNORM_COLS);
   d.tasks = nm_tasks(d.units, total * 8);
   char shape[96], summary[192];
-  snprintf(summary, sizeof summary, "%s %s axis %d%s %s",
+  snprintf(summary, sizeof summary, "%s %s axis %d%s%s %s",
            ir_op_get(n->op)->name, dims_str(&x, shape, sizeof shape), axis,
-           p->legacy ? " (2-D)" : "", ir_dtype_name(x.dtype));
+           p->legacy ? " (2-D)" : "", masked ? " + mask" : "",
+           ir_dtype_name(x.dtype));
   uint64_t es = ir_dtype_traits[x.dtype].size;
   return emit(ctx, "k_norm_softmax", &d, sizeof d, d.tasks,
               (uint64_t)total * 20, (uint64_t)total * es * 2, x.dtype,

@@ -56,6 +56,14 @@ const kepi *cg_epilogue(const cg_lower_ctx *ctx) {
 ir_tensor_id cg_fused_bias(const cg_lower_ctx *ctx) {
   return ctx->node && ctx->fz.bias ? ctx->fz.bias[ctx->node] : 0;
 }
+bool cg_fused_mask(const cg_lower_ctx *ctx, ir_tensor_id *scores,
+                   ir_tensor_id *mask) {
+  if (!ctx->node || !ctx->fz.mask_m || !ctx->fz.mask_m[ctx->node])
+    return false;
+  *scores = ctx->fz.mask_x[ctx->node];
+  *mask = ctx->fz.mask_m[ctx->node];
+  return true;
+}
 const cg_target *cg_target_of(const cg_lower_ctx *ctx) {
   return &ctx->plan->target;
 }
@@ -333,8 +341,12 @@ static ingot_status place_activations(cg_lower_ctx *ctx) {
       if (lv[t].first == UINT32_MAX) lv[t].first = nid;
       if (lv[t].last < nid) lv[t].last = nid;
     }
-    for (int k = 0; k < n->n_in; k++) {
-      ir_tensor_id t = n->in[k] ? cn[n->in[k]] : 0;
+    for (int k = 0; k < n->n_in + 2; k++) {
+      /* A Softmax with a fused mask also reads the Add's inputs. */
+      ir_tensor_id t = k < n->n_in ? n->in[k]
+                       : k == n->n_in ? ctx->fz.mask_x[nid]
+                                      : ctx->fz.mask_m[nid];
+      t = t ? cn[t] : 0;
       if (t && g->tensors[t].role != IR_ROLE_CONSTANT && lv[t].last < nid)
         lv[t].last = nid;
     }
@@ -395,7 +407,8 @@ static ingot_status place_activations(cg_lower_ctx *ctx) {
     if (off + t->size > peak) peak = off + t->size;
   }
   for (ir_tensor_id t = 1; t < nt; t++)
-    if (cn[t] != t) ctx->offset[t] = ctx->offset[cn[t]];
+    if (cn[t] != t && ctx->offset[cn[t]] >= 0)
+      ctx->offset[t] = ctx->offset[cn[t]] + ctx->fz.canon_off[t];
   ctx->plan->activations_size = peak;
   free(lv), free(need), free(order), free(placed), free(poff);
   return NULL;

@@ -37,10 +37,12 @@ typedef struct cg_plan {
  * node of the graph after the passes. */
 typedef struct cg_fusion {
   ir_tensor_id *canon; /* the tensor whose arena place it shares (itself) */
+  int64_t *canon_off;  /* byte offset of its place in canon's (a slice) */
   bool *hidden;        /* a fused step never stores it: no TENSOR_MAP entry */
   bool *skip;          /* node computed by another node's step: no step */
   kepi *epi;           /* elementwise ops a node's step applies after it */
   ir_tensor_id *bias;  /* MatMul: a constant row added as its C operand */
+  ir_tensor_id *mask_x, *mask_m; /* Softmax: reads mask_x + mask_m */
 } cg_fusion;
 
 /* Fills |f| for |g| (everything off when po->no_fuse); notes each fusion

@@ -37,6 +37,7 @@
 #include "generic/elementwise.h"
 #include "params.h"
 #include "plan.h"
+#include "plan_fuse.h"
 
 static ingot_status oom(void) {
   return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
@@ -175,9 +176,8 @@ static ir_tensor_id mm_bias(const ir_graph *g, const ir_node *y,
   return c;
 }
 
-/* Appends "PASS OP NAME" to node |w|'s fused lines. */
-static ingot_status note(ir_graph *g, ir_node *w, const char *pass,
-                         const ir_node *y) {
+ingot_status cg_fuse_note(ir_graph *g, ir_node *w, const char *pass,
+                          const ir_node *y) {
   size_t had = w->fused ? strlen(w->fused) : 0;
   size_t len = had + strlen(pass) + strlen(ir_op_get(y->op)->name) +
                strlen(y->name) + 4;
@@ -200,6 +200,9 @@ void cg_fusion_release(cg_fusion *f) {
   free(f->skip);
   free(f->epi);
   free(f->bias);
+  free(f->canon_off);
+  free(f->mask_x);
+  free(f->mask_m);
   memset(f, 0, sizeof *f);
 }
 
@@ -212,11 +215,15 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
   f->skip = calloc(nn + 1, sizeof *f->skip);
   f->epi = calloc(nn + 1, sizeof *f->epi);
   f->bias = calloc(nn + 1, sizeof *f->bias);
+  f->canon_off = calloc(nt ? nt : 1, sizeof *f->canon_off);
+  f->mask_x = calloc(nn + 1, sizeof *f->mask_x);
+  f->mask_m = calloc(nn + 1, sizeof *f->mask_m);
   uint32_t *uses = calloc(nt, sizeof *uses);
   ir_node_id *reader = calloc(nt, sizeof *reader);
   ir_node_id *writer = calloc(nt, sizeof *writer);
-  if (!f->canon || !f->hidden || !f->skip || !f->epi || !f->bias || !uses ||
-      !reader || !writer) {
+  if (!f->canon || !f->hidden || !f->skip || !f->epi || !f->bias ||
+      !f->canon_off || !f->mask_x || !f->mask_m || !uses || !reader ||
+      !writer) {
     free(uses), free(reader), free(writer);
     cg_fusion_release(f);
     return oom();
@@ -233,8 +240,14 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
         reader[n->in[k]] = nid;
       }
   }
-  int n_epi = 0, n_alias = 0;
+  int n_epi = 0, n_alias = 0, n_mask = 0, n_concat = 0;
   FILE *log = po ? po->log : NULL;
+  bool *concat_buf = calloc(nt ? nt : 1, sizeof *concat_buf);
+  if (!concat_buf) {
+    s = oom();
+    goto done;
+  }
+  cg_fuse_state st = {g, f, uses, reader, writer, log, concat_buf};
   for (ir_node_id nid = 1; !s && nid < nn; nid++) {
     ir_node *x = &g->nodes[nid];
     if (f->skip[nid]) continue;
@@ -254,7 +267,7 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
         f->canon[x->out[0]] = root(f->canon, x->in[0]);
         f->skip[nid] = true;
         writer[x->out[0]] = writer[x->in[0]];
-        s = note(g, &g->nodes[writer[x->in[0]]], "fold-reshape", x);
+        s = cg_fuse_note(g, &g->nodes[writer[x->in[0]]], "fold-reshape", x);
         if (log)
           fprintf(log, "fuse: %s '%s' folded: its output shares '%s''s "
                        "place\n",
@@ -263,6 +276,12 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
       }
       continue;
     }
+
+    /* An attention mask's Add runs in the Softmax step. */
+    bool hit = false;
+    s = cg_fuse_softmax_mask(&st, nid, &hit);
+    n_mask += hit;
+    if (s || hit) continue;
 
     /* Epilogues. */
     if (!epi_producer(g, x)) continue;
@@ -286,7 +305,7 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
       f->skip[yid] = true;
       f->hidden[t] = true;
       writer[y->out[0]] = nid;
-      s = note(g, x, "fuse-epilogue", y);
+      s = cg_fuse_note(g, x, "fuse-epilogue", y);
       if (log)
         fprintf(log, "fuse: %s '%s' runs in the epilogue of %s '%s'\n",
                 ir_op_get(y->op)->name, y->name, ir_op_get(x->op)->name,
@@ -301,11 +320,33 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
       u = next;
     }
   }
-  if (log && (n_epi || n_alias))
+  /* Concats last: their inputs' places are final by now. */
+  for (ir_node_id nid = 1; !s && nid < nn; nid++) {
+    bool hit = false;
+    s = cg_fuse_concat(&st, nid, &hit);
+    n_concat += hit;
+  }
+  int n_inplace = 0;
+  if (!s) s = cg_fuse_inplace(&st, &n_inplace);
+  free(concat_buf);
+  /* Flatten the canon chains (a slice of a slice, a reshape of a slice):
+   * every tensor points at the root place with its total offset. */
+  for (ir_tensor_id t = 1; t < nt; t++) {
+    ir_tensor_id r = t;
+    int64_t off = 0;
+    while (f->canon[r] != r) {
+      off += f->canon_off[r];
+      r = f->canon[r];
+    }
+    f->canon[t] = r;
+    f->canon_off[t] = off;
+  }
+  if (log && (n_epi || n_alias || n_mask || n_concat || n_inplace))
     fprintf(log,
             "fuse: %d node(s) run in a producer's epilogue, %d reshape(s) "
-            "folded (--no-fuse turns these off)\n",
-            n_epi, n_alias);
+            "folded, %d mask Add(s) run in a Softmax, %d concat(s) folded, "
+            "%d step(s) in place (--no-fuse turns these off)\n",
+            n_epi, n_alias, n_mask, n_concat, n_inplace);
 done:
   free(uses), free(reader), free(writer);
   if (s) cg_fusion_release(f);

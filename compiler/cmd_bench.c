@@ -24,6 +24,8 @@ static const char *const help_bench =
     "  --warmup N       untimed runs first (default 10)\n"
     "  --threads N      threads (default: all CPUs)\n"
     "  --device cpu|cuda  the CPU (default) or GPU 0 (--target cuda engines)\n"
+    "  --cuda-graph     with --device cuda: replay the launches as a CUDA\n"
+    "                   Graph (captured by the first run)\n"
     "  --input NAME=FILE  real input data (.npy or .pb)\n"
     "  --json           one JSON object instead of the table\n"
     "  --reference      time the reference interpreter on a model\n";
@@ -44,7 +46,7 @@ int cmd_bench(int argc, char **argv) {
   const char *path = NULL, *device = NULL;
   const char *inputs[CLI_MAX_INPUTS];
   int n_inputs = 0, iters = 100, warmup = 10, threads = 0;
-  bool json = false, reference = false;
+  bool json = false, reference = false, graph = false;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -66,6 +68,8 @@ int cmd_bench(int argc, char **argv) {
       inputs[n_inputs++] = argv[++i];
     } else if (strcmp(a, "--json") == 0) {
       json = true;
+    } else if (strcmp(a, "--cuda-graph") == 0) {
+      graph = true;
     } else if (strcmp(a, "--reference") == 0) {
       reference = true;
     } else if (a[0] == '-') {
@@ -116,6 +120,7 @@ int cmd_bench(int argc, char **argv) {
   } else if (!st) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     st = eio_open_device(path, threads, device, &e, &s);
+    if (!st && graph) st = ingot_session_set_cuda_graph(s, 1);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     load_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
               (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6;

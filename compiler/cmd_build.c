@@ -17,6 +17,7 @@
 #include "build.h"
 #include "calibrate.h"
 #include "cli.h"
+#include "measure_latency.h"
 #include "engine_format.h"
 #include "gpu.h"
 #include "passes.h"
@@ -33,6 +34,7 @@ static const char *const help_build =
     "                   [--preprocess SPEC] [--act-scheme u8|s8]\n"
     "                   [--layer-precision NAME=fp32|int8|bf16] [--strict-precision]\n"
     "                   [--accuracy-target sqnr=DB|top1=FRAC] [--best-effort]\n"
+    "                   [--fallback-precision fp32|bf16]\n"
     "                   [--sensitivity-report FILE]\n"
     "                   [--mcpu CPU] [--amx auto|always|never]\n"
     "                   [--target cpu|cuda|cpu,cuda [--sm LIST]]\n"
@@ -67,8 +69,9 @@ static const char *const help_build =
     "                        override layers (the model's node names; globs\n"
     "                        * ? [..] allowed; a name no node has is an\n"
     "                        error listing close ones); repeatable, the last\n"
-    "                        match wins.  bf16 has no kernels yet: such\n"
-    "                        layers run fp32 with a note\n"
+    "                        match wins.  bf16: MatMul/Gemm with constant\n"
+    "                        weights on CPUs with AVX512-BF16; other layers\n"
+    "                        and other CPUs run fp32 with a note\n"
     "  --strict-precision    fail instead of running a layer that was\n"
     "                        requested int8 (and has an int8 form) or bf16\n"
     "                        in float\n"
@@ -81,6 +84,10 @@ static const char *const help_build =
     "                        last quarter of --calib (docs/accuracy.md)\n"
     "  --best-effort         with an unreachable target: build the best\n"
     "                        configuration found instead of failing\n"
+    "  --fallback-precision fp32|bf16\n"
+    "                        what --accuracy-target falls layers back to\n"
+    "                        (default fp32); bf16: MatMul/Gemm with constant\n"
+    "                        weights on CPUs with AVX512-BF16, others fp32\n"
     "  --sensitivity-report FILE\n"
     "                        write each layer's output SQNR when only it is\n"
     "                        int8: FILE (CSV) and an SVG bar chart beside it\n"
@@ -151,6 +158,7 @@ int ingot_plugin_build(int argc, char **argv) {
              *keep_ir = NULL;
   const char *consts[CLI_MAX_INPUTS];
   int n_consts = 0, amx = CG_AMX_AUTO;
+  bool fallback_set = false; /* --fallback-precision given */
   bool verbose = false, embed_ir = false, no_fuse = false;
   cli_shapes so = {0};
   /* --target cuda */
@@ -243,6 +251,15 @@ int ingot_plugin_build(int argc, char **argv) {
         cli_free_shapes(&so);
         return cli_fail(s);
       }
+    } else if (strcmp(a, "--fallback-precision") == 0 && i + 1 < argc) {
+      const char *v = argv[++i];
+      if (strcmp(v, "fp32") && strcmp(v, "bf16")) {
+        cli_free_shapes(&so);
+        return cli_usage_error("build", "--fallback-precision takes fp32 or "
+                               "bf16, not '%s'", v);
+      }
+      qo.fallback = !strcmp(v, "bf16") ? QUANT_P_BF16 : QUANT_P_FP32;
+      fallback_set = true;
     } else if (strcmp(a, "--best-effort") == 0) {
       qo.best_effort = true;
     } else if (strcmp(a, "--sensitivity-report") == 0 && i + 1 < argc) {
@@ -359,6 +376,11 @@ int ingot_plugin_build(int argc, char **argv) {
                            "first three quarters of --calib and hold the "
                            "rest out, which a cache cannot tell apart");
   }
+  if (fallback_set && qo.target.kind == QUANT_TARGET_NONE) {
+    cli_free_shapes(&so);
+    return cli_usage_error("build", "%s",
+                           "--fallback-precision goes with --accuracy-target");
+  }
   if (qo.best_effort && qo.target.kind == QUANT_TARGET_NONE) {
     cli_free_shapes(&so);
     return cli_usage_error("build", "%s",
@@ -379,8 +401,10 @@ int ingot_plugin_build(int argc, char **argv) {
     }
   }
   co.log = verbose ? stderr : NULL;
-  for (int i = 0; i < qo.n_overrides && !qo.target_bf16; i++) {
-    if (ovr[i].prec != QUANT_P_BF16) continue;
+  for (int i = 0; i < qo.n_overrides + 1 && !qo.target_bf16; i++) {
+    if (i < qo.n_overrides ? ovr[i].prec != QUANT_P_BF16
+                           : qo.fallback != QUANT_P_BF16)
+      continue;
     cg_target tg;
     char feats[512];
     ingot_status s = mcpu && strcmp(mcpu, "native") != 0
@@ -454,6 +478,18 @@ int ingot_plugin_build(int argc, char **argv) {
                          .n_gpu_sm = n_sms,
                          .gpu_note = gpu_note,
                          .gpu_note_cap = sizeof gpu_note};
+  /* --accuracy-target on the build machine: fallbacks' latency measured
+   * (compiler/measure_latency.c). */
+  cli_measure_ctx mctx = {.passes = po, .amx = amx};
+  mctx.passes.int8 = NULL;
+  mctx.passes.log = NULL;
+  mctx.passes.dump = NULL;
+  mctx.passes.dump_stage = NULL;
+  if (qo.target.kind != QUANT_TARGET_NONE && !gpu &&
+      (!mcpu || !strcmp(mcpu, "native"))) {
+    qo.measure = cli_measure_latency;
+    qo.measure_ctx = &mctx;
+  }
   void *bytes = NULL;
   size_t size = 0;
   if (!s) s = cg_build_engine(g, &bo, &bytes, &size);

@@ -30,6 +30,8 @@ static const char *const help_run =
     "  --device cpu|cuda    engine: run on the CPU (default) or, for engines\n"
     "                       built with --target cuda, on GPU 0 through\n"
     "                       libcuda (docs/gpu.md)\n"
+    "  --cuda-graph         with --device cuda: capture the kernel launches\n"
+    "                       in a CUDA Graph and replay it\n"
     "  --reference          run MODEL (.onnx or .xml) in the reference\n"
     "                       interpreter\n"
     "  --shapes NAME:DIMS   reference: fix symbolic input dims\n";
@@ -68,10 +70,11 @@ static void output_file_name(char *buf, size_t n, const char *dir,
 
 static int run_engine(const char *path, const char *const *inputs, int n,
                       const char *outdir, int top, int threads,
-                      const char *device) {
+                      const char *device, bool graph) {
   ingot_engine *e = NULL;
   ingot_session *s = NULL;
   ingot_status st = eio_open_device(path, threads, device, &e, &s);
+  if (!st && graph) st = ingot_session_set_cuda_graph(s, 1);
   if (!st) st = eio_set_inputs(e, s, inputs, n, true);
   if (!st) st = ingot_session_run(s);
   if (!st && outdir) mkdir(outdir, 0777);
@@ -104,7 +107,7 @@ int cmd_run(int argc, char **argv) {
   const char *model = NULL, *outdir = NULL, *device = NULL;
   const char *input_args[CLI_MAX_INPUTS] = {0};
   int n_input_args = 0, top = 0, threads = 0;
-  bool reference = false;
+  bool reference = false, graph = false;
   cli_shapes so = {0};
   int rc = 0;
   for (int i = 0; i < argc; i++) {
@@ -114,6 +117,8 @@ int cmd_run(int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--reference") == 0) {
       reference = true;
+    } else if (strcmp(a, "--cuda-graph") == 0) {
+      graph = true;
     } else if (strcmp(a, "--input") == 0 && i + 1 < argc) {
       if (n_input_args == CLI_MAX_INPUTS) return cli_usage_error("run", "%s", "too many --input");
       input_args[n_input_args++] = argv[++i];
@@ -156,7 +161,7 @@ int cmd_run(int argc, char **argv) {
                              "build', or run it with --reference",
                              model);
     return run_engine(model, input_args, n_input_args, outdir, top, threads,
-                      device);
+                      device, graph);
   }
   ir_graph *g = NULL;
   ingot_status s = cli_load_model(model, &so, &g);

@@ -253,7 +253,7 @@ static ingot_status read_rest(ev_engine *e) {
   const char *ge = rt_gpu_view_init(
       e->file, section(e, INGOT_SECTION_GPU_PTX),
       section(e, INGOT_SECTION_GPU_CUBIN), section(e, INGOT_SECTION_GPU_PLAN),
-      e->n_steps, &e->gpu);
+      e->n_steps, e->header.format_minor, &e->gpu);
   if (ge) return bad(e, "%s", ge);
   const ingot_section_entry *b = section(e, INGOT_SECTION_BUILD_INFO);
   uint64_t n = b ? b->size : 0;

@@ -64,6 +64,10 @@ int prof_write_table(FILE *f, const prof_report *r) {
   fprintf(f, "engine      %s: %d steps, %d thread%s, %s code (cpu %s)\n",
           r->engine_path, r->n_rows, r->threads, r->threads > 1 ? "s" : "",
           peak_isa_name(r->isa), r->info.target_cpu);
+  const char *gpu = r->session ? ingot_session_device_code(r->session) : NULL;
+  if (gpu)
+    fprintf(f, "device      CUDA GPU 0 runs %s; step times from CUDA events "
+            "recorded between the launches\n", gpu);
   fprintf(f,
           "runs        %d profiled, each paired with an unprofiled run, "
           "after %d warm-up\n",

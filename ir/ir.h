@@ -285,6 +285,12 @@ struct ir_node {
    * hold spaces), e.g. "fold-bn BatchNormalization bn1"; NULL if none.
    * Arena memory. */
   const char *fused;
+  /* How a float product computes (docs/accuracy.md "bf16"): 0 as its
+   * tensors say; IR_BF16 (set by the quantise pass for --layer-precision
+   * NAME=bf16): operands rounded to bfloat16 (nearest even), exact
+   * products, float32 output.  The reference interpreter and the engine's
+   * kernels both honour it. */
+  ir_dtype compute;
 };
 
 struct ir_graph {

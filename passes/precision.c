@@ -29,10 +29,17 @@
  *     is unreachable (that is an fp32 engine, not an int8 one): the build
  *     stops with the best figure reached and the ranked list, unless
  *     --best-effort, which keeps the best configuration found.
- *  5. Each fallback's latency cost comes from a cost model (the layer's
- *     MACs at this machine family's fp32 FMA and int8 VNNI peaks, from
+ *  5. Each fallback's latency cost: measured when the caller gives
+ *     q->measure (`ingot build` does, for the build machine: it builds a
+ *     plain int8 and the chosen engine from two quantised copies and times
+ *     every step with the runtime's profiler, compiler/measure_latency.c),
+ *     as the time of the layer's steps in the chosen engine minus their
+ *     time in the plain int8 one; and always from a cost model (the
+ *     layer's MACs at this machine family's fp32 FMA and int8 VNNI peaks,
  *     ../shared/KERNEL-NOTES.md; elementwise layers: the 3 extra bytes per
- *     element at L2 bandwidth).  It is an estimate and says so.
+ *     element at L2 bandwidth), an estimate that says so.  The
+ *     measurement leaves out the QuantizeLinear/DequantizeLinear steps a
+ *     fallback adds or removes at its edges (they are no layer's).
  *
  * Results: q->mask / q->mask_why for pass_quantize (the "why" column of
  * the per-layer table), q->report->search (summary lines for the log and
@@ -93,6 +100,7 @@ static ingot_status clone_graph(const ir_graph *src, ir_graph **out) {
     d->attrs = n->attrs;
     d->params = n->params;
     d->fused = n->fused;
+    d->compute = n->compute;
   }
   if (!s) {
     g->inputs = ir_arena_memdup(&g->arena, src->inputs,
@@ -252,9 +260,9 @@ typedef struct search {
 } search;
 
 /* Quantises a copy of the graph with |mask| (NULL: plain int8), optionally
- * filling |rep|, and measures it on |f|. */
-static ingot_status variant(search *S, const int8_t *mask, quant_report *rep,
-                            const feedset *f, metrics *m) {
+ * filling |rep|, into *out (the caller destroys it). */
+static ingot_status variant_graph(search *S, const int8_t *mask,
+                                  quant_report *rep, ir_graph **out) {
   ir_graph *c = NULL;
   INGOT_RETURN_IF_ERROR(clone_graph(S->g, &c));
   quant_options lq = *S->q;
@@ -268,13 +276,26 @@ static ingot_status variant(search *S, const int8_t *mask, quant_report *rep,
   pass_options po = {.int8 = &lq};
   ingot_status s = pass_quantize(c, &po);
   if (!s) s = pass_qdq_fold(c, &po);
-  if (!s && f) s = evaluate(c, f, m);
   /* The rows name the copy's nodes: point them at |g|'s (row i is node
    * i + 1 of the graph before quantisation, the same ids in both). */
   for (int i = 0; rep && i < rep->n; i++)
     rep->rows[i].node = (uint32_t)i + 1 < S->g->n_nodes
                             ? S->g->nodes[i + 1].name
                             : "";
+  if (s) {
+    ir_graph_destroy(c);
+    return s;
+  }
+  *out = c;
+  return NULL;
+}
+
+/* variant_graph, measured on |f| (when given). */
+static ingot_status variant(search *S, const int8_t *mask, quant_report *rep,
+                            const feedset *f, metrics *m) {
+  ir_graph *c = NULL;
+  INGOT_RETURN_IF_ERROR(variant_graph(S, mask, rep, &c));
+  ingot_status s = f ? evaluate(c, f, m) : NULL;
   ir_graph_destroy(c);
   return s;
 }
@@ -312,6 +333,17 @@ static double fallback_cost_us(const ir_graph *g, ir_node_id nid) {
   return 3 * bytes / L2_BYTES_PER_US;
 }
 
+/* The mask value of a fallback of node |nid|: bf16 (2) under
+ * --fallback-precision bf16 where the layer and target have it, else fp32
+ * (0). */
+static int8_t fallback_code(const search *S, ir_node_id nid) {
+  const char *no = NULL;
+  return S->q->fallback == QUANT_P_BF16 && S->q->target_bf16 &&
+                 quant_has_bf16_form(S->g, &S->g->nodes[nid], &no)
+             ? 2
+             : 0;
+}
+
 /*===------------------------------------------------------------------===*/
 /* Reports                                                                 */
 /*===------------------------------------------------------------------===*/
@@ -323,6 +355,9 @@ typedef struct cand {
   bool tried;     /* |after| was measured */
   bool fallback;  /* falls back in the chosen configuration */
   double cost_us;
+  /* Measured (q->measure): the layer's engine steps in plain int8 and in
+   * the chosen engine, microseconds; NAN: not measured / no such step. */
+  double int8_us, fb_us;
 } cand;
 
 static int cand_cmp(const void *a, const void *b) {
@@ -353,7 +388,8 @@ static ingot_status write_csv(const char *path, const search *S,
   if (!f)
     return ingot_make_status(INGOT_NOT_FOUND, "%s: cannot create", path);
   fprintf(f, "rank,node,op,sqnr_alone_db,top1_alone,fallback,"
-             "heldout_sqnr_after_db,heldout_top1_after,est_cost_us\n");
+             "heldout_sqnr_after_db,heldout_top1_after,est_cost_us,"
+             "measured_int8_us,measured_fallback_us\n");
   for (int i = 0; i < m; i++) {
     const ir_node *n = &S->g->nodes[c[i].nid];
     char a[32], b[32];
@@ -363,7 +399,11 @@ static ingot_status write_csv(const char *path, const search *S,
             ir_op_get(n->op)->name, a, c[i].alone.top1,
             c[i].fallback ? "yes" : "no", c[i].tried ? b : "");
     if (c[i].tried) fprintf(f, "%.4f", c[i].after.top1);
-    fprintf(f, ",%.3f\n", c[i].cost_us);
+    fprintf(f, ",%.3f,", c[i].cost_us);
+    if (!isnan(c[i].int8_us)) fprintf(f, "%.3f", c[i].int8_us);
+    fputc(',', f);
+    if (!isnan(c[i].fb_us)) fprintf(f, "%.3f", c[i].fb_us);
+    fputc('\n', f);
   }
   bool ok = !ferror(f);
   ok = fclose(f) == 0 && ok;
@@ -573,6 +613,7 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
     for (int j = 0; j < m; j++) mask[c[j].nid] = j == i;
     s = variant(&S, mask, NULL, &S.sens, &c[i].alone);
     c[i].cost_us = fallback_cost_us(g, c[i].nid);
+    c[i].int8_us = c[i].fb_us = NAN;
     if (!s && log)
       fprintf(log, "  sensitivity %d/%d: %-28s alone: SQNR %.2f dB, top-1 "
               "%.2f%%\n", i + 1, m, g->nodes[c[i].nid].name, c[i].alone.sqnr,
@@ -587,7 +628,7 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
     if (meets(T, &plain_held)) chosen = 0;
     for (int k = 1; !s && chosen < 0 && k < m; k++) {
       memset(mask, -1, g->n_nodes);
-      for (int j = 0; j < k; j++) mask[c[j].nid] = 0;
+      for (int j = 0; j < k; j++) mask[c[j].nid] = fallback_code(&S, c[j].nid);
       s = variant(&S, mask, NULL, &S.held, &c[k - 1].after);
       if (s) break;
       c[k - 1].tried = true;
@@ -635,19 +676,57 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
   } else if (chosen > 0) {
     got = c[chosen - 1].after;
   }
+  /* 4b. The fallbacks' latency, measured (q->measure): their steps in a
+   * plain int8 engine and in the chosen one.  A failure to measure is a
+   * note, not an error: the cost model's estimate stays. */
+  text mnote = {0};
+  bool measured = false;
+  if (!s && q->measure && chosen > 0) {
+    const char **names = calloc((size_t)chosen, sizeof *names);
+    double *u8 = calloc((size_t)chosen, sizeof *u8);
+    double *ufb = calloc((size_t)chosen, sizeof *ufb);
+    ingot_status ms = names && u8 && ufb ? NULL : oom();
+    for (int j = 0; !ms && j < chosen; j++) names[j] = g->nodes[c[j].nid].name;
+    ir_graph *v = NULL;
+    if (!ms) ms = variant_graph(&S, NULL, NULL, &v);
+    if (!ms) ms = q->measure(q->measure_ctx, v, names, chosen, u8);
+    if (v) ir_graph_destroy(v);
+    v = NULL;
+    memset(mask, -1, g->n_nodes);
+    for (int j = 0; j < chosen; j++) mask[c[j].nid] = fallback_code(&S, c[j].nid);
+    if (!ms) ms = variant_graph(&S, mask, NULL, &v);
+    if (!ms) ms = q->measure(q->measure_ctx, v, names, chosen, ufb);
+    if (v) ir_graph_destroy(v);
+    for (int j = 0; !ms && j < chosen; j++) {
+      c[j].int8_us = u8[j];
+      c[j].fb_us = ufb[j];
+    }
+    measured = !ms;
+    if (ms) {
+      addf(&mnote, "accuracy-latency: not measured (%s); the costs are the "
+           "cost model's\n", ingot_status_message(ms));
+      ingot_status_free(ms);
+    }
+    free(names);
+    free(u8);
+    free(ufb);
+  }
   /* 5. The mask and its reasons. */
   if (!s) {
     memset(mask, -1, g->n_nodes);
     for (int j = 0; j < chosen; j++) {
       c[j].fallback = true;
-      mask[c[j].nid] = 0;
+      mask[c[j].nid] = fallback_code(&S, c[j].nid);
       char a[32], b[32];
       fmt_db(a, sizeof a, c[j].alone.sqnr);
       fmt_db(b, sizeof b, c[j].after.sqnr);
       text w = {0};
-      addf(&w, "accuracy target %s: fallback %d of %d (alone int8: %s dB; "
-           "held out after: %s dB); est. +%.2f us", tstr, j + 1, chosen, a,
-           b, c[j].cost_us);
+      addf(&w, "accuracy target %s: fallback %d of %d%s (alone int8: %s "
+           "dB; held out after: %s dB); est. +%.2f us", tstr, j + 1, chosen,
+           mask[c[j].nid] == 2 ? " to bf16" : "", a, b, c[j].cost_us);
+      if (measured && !isnan(c[j].int8_us) && !isnan(c[j].fb_us))
+        addf(&w, "; measured %+.2f us (fallback %.2f, int8 %.2f)",
+             c[j].fb_us - c[j].int8_us, c[j].fb_us, c[j].int8_us);
       why[c[j].nid] = w.p;
     }
     char gstr[96];
@@ -659,17 +738,34 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
     if (T->kind != QUANT_TARGET_NONE) {
       double total = 0;
       for (int j = 0; j < chosen; j++) total += c[j].cost_us;
+      double mtotal = 0;
+      for (int j = 0; j < chosen; j++)
+        if (!isnan(c[j].int8_us) && !isnan(c[j].fb_us))
+          mtotal += c[j].fb_us - c[j].int8_us;
+      int nbf = 0;
+      for (int j = 0; j < chosen; j++) nbf += mask[c[j].nid] == 2;
       addf(&sum, "accuracy-chosen: %s (held out) with %d of %d layer(s) "
-           "fp32%s; est. +%.2f us (cost model)\n", gstr, chosen, m,
+           "fp32", gstr, chosen - nbf, m);
+      if (nbf) addf(&sum, " and %d bf16", nbf);
+      addf(&sum, "%s; est. +%.2f us (cost model)",
            unreachable ? ", best effort: target not met" : "", total);
+      if (measured)
+        addf(&sum, "; measured %+.2f us (the layers' engine steps, "
+             "fallback minus int8)", mtotal);
+      addf(&sum, "\n%s", mnote.p ? mnote.p : "");
       for (int j = 0; j < chosen; j++) {
         char a[32], b[32];
         fmt_db(a, sizeof a, c[j].alone.sqnr);
         fmt_db(b, sizeof b, c[j].after.sqnr);
-        addf(&sum, "accuracy-fallback: %d | %s | %s | alone %s dB | held out "
-             "after %s dB, top-1 %.2f%% | est. +%.2f us\n", j + 1,
+        addf(&sum, "accuracy-fallback: %d | %s | %s | %s | alone %s dB | "
+             "held out after %s dB, top-1 %.2f%% | est. +%.2f us", j + 1,
              g->nodes[c[j].nid].name, ir_op_get(g->nodes[c[j].nid].op)->name,
-             a, b, 100 * c[j].after.top1, c[j].cost_us);
+             mask[c[j].nid] == 2 ? "bf16" : "fp32", a, b,
+             100 * c[j].after.top1, c[j].cost_us);
+        if (measured && !isnan(c[j].int8_us) && !isnan(c[j].fb_us))
+          addf(&sum, " | measured fallback %.2f us, int8 %.2f us, %+.2f us",
+               c[j].fb_us, c[j].int8_us, c[j].fb_us - c[j].int8_us);
+        addf(&sum, "\n");
       }
     }
     if (log) fputs(sum.p ? sum.p : "", log);
@@ -699,6 +795,7 @@ ingot_status quant_search(const ir_graph *g, quant_options *q, FILE *log) {
   free(why);
   free(mask);
   free(sum.p);
+  free(mnote.p);
   free(c);
   quant_report_free(&rep);
   feedset_free(&S.sens, g);

@@ -127,8 +127,7 @@ void quant_report_print(const quant_report *r, FILE *f) {
   for (int i = 0; i < r->n; i++) {
     const quant_layer *l = &r->rows[i];
     fprintf(f, "  %-*s %-20s %-9s %-6s %s\n", w, *l->node ? l->node : "-",
-            l->op, quant_layer_requested(l), l->int8 ? "int8" : "fp32",
-            l->why);
+            l->op, quant_layer_requested(l), quant_layer_chosen(l), l->why);
   }
 }
 
@@ -148,6 +147,30 @@ ingot_status quant_parse_override(const char *s, quant_override *out) {
                                         : QUANT_P_FP32;
   out->int8 = out->prec == QUANT_P_INT8;
   return NULL;
+}
+
+const char *quant_layer_chosen(const quant_layer *l) {
+  return l->int8 ? "int8" : l->bf16 ? "bf16" : "fp32";
+}
+
+bool quant_has_bf16_form(const ir_graph *g, const ir_node *n,
+                         const char **why) {
+  *why = NULL;
+  if (n->op != IR_OP_MATMUL && n->op != IR_OP_GEMM) {
+    *why = "the engine has bf16 kernels for MatMul and Gemm only";
+    return false;
+  }
+  const ir_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
+  if (a->dtype != IR_F32 || b->dtype != IR_F32) {
+    *why = "its operands are not float32";
+    return false;
+  }
+  if (b->role != IR_ROLE_CONSTANT || !b->data || b->shape.rank != 2) {
+    *why = "the bf16 kernel needs a constant 2-D B (weights), converted "
+           "at build time";
+    return false;
+  }
+  return true;
 }
 
 const char *quant_layer_requested(const quant_layer *l) {
@@ -520,13 +543,28 @@ static ingot_status decide(qstate *st, ir_node_id nid, quant_layer *row,
     if (row) snprintf(row->why, sizeof row->why, __VA_ARGS__); \
     return NULL;                                             \
   } while (0)
-  if (ov && ov->prec == QUANT_P_BF16)
-    DECLINE("bf16 requested: %s; runs in fp32",
-            st->q->target_bf16
-                ? "this version has no bf16 kernels yet (docs/accuracy.md)"
-                : "the target CPU has neither AVX512-BF16 nor AMX-BF16");
+  if (ov && ov->prec == QUANT_P_BF16) {
+    const char *no = NULL;
+    if (!st->q->target_bf16)
+      no = "the target CPU has neither AVX512-BF16 nor AMX-BF16";
+    else if (quant_has_bf16_form(g, n, &no)) {
+      g->nodes[nid].compute = IR_BF16; /* lower_bf16.c, ir/ref/matmul.c */
+      if (row) row->bf16 = true;
+      DECLINE("--layer-precision %s=bf16 (bf16 operands, fp32 "
+              "accumulation)", n->name);
+    }
+    DECLINE("bf16 requested: %s; runs in fp32", no);
+  }
   if (cls == QC_NONE) DECLINE("%s has no int8 form", ir_op_get(n->op)->name);
   if (!req) DECLINE("--layer-precision %s=fp32", n->name);
+  if (mask == 2 && cls != QC_PASS) { /* the search's bf16 fallback */
+    const char *no = NULL;
+    if (st->q->target_bf16 && quant_has_bf16_form(g, n, &no)) {
+      g->nodes[nid].compute = IR_BF16;
+      if (row) row->bf16 = true;
+    }
+    mask = 0;
+  }
   if (mask == 0 && cls != QC_PASS)
     DECLINE("%s", st->q->mask_why && st->q->mask_why[nid]
                       ? st->q->mask_why[nid]
@@ -776,7 +814,7 @@ ingot_status pass_quantize(ir_graph *g, const pass_options *opt) {
   if (!s) s = ir_infer_shapes(g);
   for (int i = 0; !s && q->strict && q->report && i < q->report->n; i++) {
     const quant_layer *l = &q->report->rows[i];
-    if (l->req_bf16)
+    if (l->req_bf16 && !l->bf16)
       s = ingot_make_status(INGOT_FAILED_PRECONDITION,
                             "--strict-precision: layer '%s' (%s) was "
                             "requested bf16 but would run in fp32: %s",

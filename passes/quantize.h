@@ -60,6 +60,7 @@ typedef struct quant_layer {
   bool req_bf16;    /* requested bf16 (--layer-precision NAME=bf16) */
   bool explicit_req; /* requested by --layer-precision */
   bool int8;        /* chosen */
+  bool bf16;        /* chosen bf16 (ir_node.compute, docs/accuracy.md) */
   bool has_int8;    /* the op has an int8 form */
   char why[200];
 } quant_layer;
@@ -91,7 +92,21 @@ typedef struct quant_options {
   quant_target target;       /* --accuracy-target */
   bool best_effort;          /* --best-effort */
   const char *sensitivity_report; /* --sensitivity-report FILE */
-  /* Per node id: -1 no say, 0 fp32, 1 int8.  Set by the search; wins
+  /* Measured fallback latency (precision.c step 5): when set, the search
+   * hands it two quantised copies of the graph — plain int8 and the chosen
+   * mix — to build into engines and time; it writes, for each of the |n|
+   * node names, the summed time in microseconds of the engine steps that
+   * compute that node (NAN: none).  It may mutate |variant|.  NULL: only
+   * the cost model. */
+  ingot_status (*measure)(void *ctx, ir_graph *variant,
+                          const char *const *names, int n, double *us);
+  void *measure_ctx;
+  /* --fallback-precision: what the search falls layers back to:
+   * QUANT_P_FP32 (the default) or QUANT_P_BF16 (layers with a bf16 form
+   * on a target with bf16; the rest fp32). */
+  quant_prec fallback;
+  /* Per node id: -1 no say, 0 fp32, 1 int8, 2 bf16 (fp32 when the layer
+   * has no bf16 form).  Set by the search; wins
    * over |overrides|.  NULL: none. */
   const int8_t *mask;
   uint32_t n_mask;
@@ -112,6 +127,12 @@ ingot_status quant_parse_override(const char *s, quant_override *out);
 bool quant_has_int8_form(ir_op op);
 /* Parses --accuracy-target "sqnr=DB" or "top1=FRAC". */
 ingot_status quant_parse_target(const char *s, quant_target *out);
+/* "int8", "fp32" or "bf16": what a row chose. */
+const char *quant_layer_chosen(const quant_layer *l);
+/* Can node |n| compute in bf16 on the engine's kernels (a float32 MatMul
+ * or Gemm whose B is a constant matrix)?  When not, *why says why. */
+bool quant_has_bf16_form(const ir_graph *g, const ir_node *n,
+                         const char **why);
 /* "int8", "fp32" or "bf16": what a row requested. */
 const char *quant_layer_requested(const quant_layer *l);
 

@@ -32,10 +32,15 @@
 
 typedef int CUresult;
 typedef int CUdevice;
-typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream;
+typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream, *CUevent;
+typedef void *CUgraph, *CUgraphExec;
 typedef unsigned long long CUdeviceptr;
 enum { CU_ATTR_CC_MAJOR = 75, CU_ATTR_CC_MINOR = 76 };
 enum { CUDA_ERROR_UNSUPPORTED_PTX_VERSION = 222 };
+enum { CU_EVENT_DEFAULT = 0 };
+/* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other threads' unsafe calls do not
+ * invalidate this session's capture. */
+enum { CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1 };
 
 /* ORDER CUDA_FNS: the driver functions used, by their exported names. */
 #define CUDA_FNS(X)                                                         \
@@ -63,13 +68,30 @@ enum { CUDA_ERROR_UNSUPPORTED_PTX_VERSION = 222 };
   X(cuLaunchKernel, (CUfunction, unsigned, unsigned, unsigned, unsigned,    \
                      unsigned, unsigned, unsigned, CUstream, void **,       \
                      void **))                                              \
+  X(cuEventCreate, (CUevent *, unsigned))                                   \
+  X(cuEventDestroy_v2, (CUevent))                                           \
+  X(cuEventRecord, (CUevent, CUstream))                                     \
+  X(cuEventElapsedTime, (float *, CUevent, CUevent))                        \
   X(cuGetErrorString, (CUresult, const char **))
+
+/* CUDA Graphs (CUDA 11.4+ for cuGraphInstantiateWithFlags): looked up too,
+ * but only a session that asks for graphs needs them. */
+#define CUDA_GRAPH_FNS(X)                                                   \
+  X(cuStreamBeginCapture_v2, (CUstream, int))                               \
+  X(cuStreamEndCapture, (CUstream, CUgraph *))                              \
+  X(cuGraphInstantiateWithFlags,                                            \
+    (CUgraphExec *, CUgraph, unsigned long long))                           \
+  X(cuGraphLaunch, (CUgraphExec, CUstream))                                 \
+  X(cuGraphExecDestroy, (CUgraphExec))                                      \
+  X(cuGraphDestroy, (CUgraph))
 
 typedef struct cuda_api {
 #define X(name, args) CUresult(*name) args;
   CUDA_FNS(X)
+  CUDA_GRAPH_FNS(X)
 #undef X
   int driver_version;
+  char graph_error[160]; /* why graphs are off, "" when they are on */
   char error[512]; /* why the GPU path is off, "" when it is on */
 } cuda_api;
 
@@ -99,6 +121,17 @@ static void api_open(void) {
   CUDA_FNS(X)
 #undef X
   if (api.error[0]) return;
+#define X(name, args)                                                       \
+  if (!api.graph_error[0]) {                                                \
+    *(void **)&api.name = dlsym(h, #name);                                  \
+    if (!api.name)                                                          \
+      snprintf(api.graph_error, sizeof api.graph_error,                     \
+               "CUDA Graphs are off: libcuda.so.1 has no %s (CUDA 11.4 or " \
+               "later has it)",                                             \
+               #name);                                                      \
+  }
+  CUDA_GRAPH_FNS(X)
+#undef X
   CUresult r = api.cuInit(0);
   if (!r) r = api.cuDriverGetVersion(&api.driver_version);
   if (r)
@@ -123,6 +156,10 @@ struct rt_cuda {
   CUstream stream;
   CUdeviceptr base, arena, weights;
   CUfunction *fn;
+  CUevent *ev;      /* profiling: step_count + 1, made on first use */
+  int use_graph;    /* ingot_session_set_cuda_graph */
+  CUgraph graph;    /* the captured launches, made by the first run */
+  CUgraphExec exec;
   uint32_t sm;
   char code[64]; /* "cubin sm_80" / "PTX sm_80 (JIT)" */
 };
@@ -131,12 +168,17 @@ void rt_cuda_destroy(rt_cuda *c) {
   if (!c) return;
   if (c->ctx) {
     api.cuCtxSetCurrent(c->ctx);
+    if (c->exec) api.cuGraphExecDestroy(c->exec);
+    if (c->graph) api.cuGraphDestroy(c->graph);
+    for (uint32_t i = 0; c->ev && i <= c->e->gpu.plan.step_count; i++)
+      if (c->ev[i]) api.cuEventDestroy_v2(c->ev[i]);
     if (c->stream) api.cuStreamDestroy_v2(c->stream);
     if (c->base) api.cuMemFree_v2(c->base);
     if (c->mod) api.cuModuleUnload(c->mod);
     api.cuCtxDestroy_v2(c->ctx);
   }
   free(c->fn);
+  free(c->ev);
   free(c);
 }
 
@@ -214,8 +256,20 @@ ingot_status rt_cuda_create(const ingot_engine *e, int device,
   if (!s && is_cubin) {
     const ingot_gpu_blob *b = &g->cubin[k];
     snprintf(c->code, sizeof c->code, "cubin sm_%u", b->sm);
-    if ((r = api.cuModuleLoadData(&c->mod, e->file + b->offset)))
+    /* Format 1.4 aligns cubins (engine_format.h) in the 64-byte aligned
+     * file image; a 1.3 engine's may sit anywhere: load a copy. */
+    const uint8_t *img = e->file + b->offset;
+    void *copy = NULL;
+    if ((uintptr_t)img % INGOT_GPU_BLOB_ALIGN) {
+      size_t n = ((size_t)b->size + 63) & ~(size_t)63;
+      if (!(copy = aligned_alloc(INGOT_GPU_BLOB_ALIGN, n)))
+        s = ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+      else
+        img = memcpy(copy, img, (size_t)b->size);
+    }
+    if (!s && (r = api.cuModuleLoadData(&c->mod, img)))
       s = cu_fail(r, "cuModuleLoadData (cubin)");
+    free(copy);
   } else if (!s) {
     /* PTX must be NUL-terminated for the JIT: copy it. */
     const ingot_gpu_blob *b = &g->ptx[k];
@@ -272,11 +326,77 @@ ingot_status rt_cuda_create(const ingot_engine *e, int device,
 
 const char *rt_cuda_code(const rt_cuda *c) { return c->code; }
 
-ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena) {
-  const ingot_engine *e = c->e;
-  const rt_gpu_view *g = &e->gpu;
+/* One cuLaunchKernel per step on the stream; with |ev|, event ev[k] is
+ * recorded before step k and ev[n] after the last. */
+static ingot_status launch_steps(rt_cuda *c, const CUevent *ev) {
+  const rt_gpu_view *g = &c->e->gpu;
+  uint32_t n = g->plan.step_count;
+  CUresult r;
+  for (uint32_t k = 0; k < n; k++) {
+    ingot_gpu_step st = rt_gpu_step(g, k);
+    void *params[2] = {&c->arena, &c->weights};
+    if (ev && (r = api.cuEventRecord(ev[k], c->stream)))
+      return cu_fail(r, "cuEventRecord");
+    r = api.cuLaunchKernel(c->fn[k], st.grid[0], st.grid[1], st.grid[2],
+                           st.block[0], st.block[1], st.block[2], 0,
+                           c->stream, params, NULL);
+    if (r) {
+      ingot_status s = cu_fail(r, "cuLaunchKernel");
+      return ingot_status_annotate(s, "step %u (%s): ", k, st.kernel);
+    }
+  }
+  if (ev && (r = api.cuEventRecord(ev[n], c->stream)))
+    return cu_fail(r, "cuEventRecord");
+  return NULL;
+}
+
+static void drop_graph(rt_cuda *c) {
+  if (c->exec) api.cuGraphExecDestroy(c->exec);
+  if (c->graph) api.cuGraphDestroy(c->graph);
+  c->exec = NULL;
+  c->graph = NULL;
+}
+
+/* Captures the step launches (not the copies: their host side is pageable
+ * memory) into a graph and instantiates it.  A failed capture still ends
+ * it, so the stream stays usable. */
+static ingot_status capture(rt_cuda *c) {
+  CUresult r = api.cuStreamBeginCapture_v2(c->stream,
+                                           CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+  if (r) return cu_fail(r, "cuStreamBeginCapture");
+  ingot_status s = launch_steps(c, NULL);
+  r = api.cuStreamEndCapture(c->stream, &c->graph);
+  if (!s && r) s = cu_fail(r, "cuStreamEndCapture");
+  if (!s && (r = api.cuGraphInstantiateWithFlags(&c->exec, c->graph, 0)))
+    s = cu_fail(r, "cuGraphInstantiateWithFlags");
+  if (s) drop_graph(c);
+  return s;
+}
+
+ingot_status rt_cuda_set_graph(rt_cuda *c, int on) {
+  if (on && api.graph_error[0])
+    return ingot_make_status(INGOT_FAILED_PRECONDITION, "%s",
+                             api.graph_error);
   CUresult r = api.cuCtxSetCurrent(c->ctx);
   if (r) return cu_fail(r, "cuCtxSetCurrent");
+  if (!on) drop_graph(c);
+  c->use_graph = on != 0;
+  return NULL;
+}
+
+ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena, int64_t *stamps) {
+  const ingot_engine *e = c->e;
+  uint32_t n = e->gpu.plan.step_count;
+  CUresult r = api.cuCtxSetCurrent(c->ctx);
+  if (r) return cu_fail(r, "cuCtxSetCurrent");
+  if (stamps && !c->ev) {
+    c->ev = calloc((size_t)n + 1, sizeof *c->ev);
+    if (!c->ev)
+      return ingot_make_status(INGOT_RESOURCE_EXHAUSTED, "out of memory");
+    for (uint32_t i = 0; i <= n; i++)
+      if ((r = api.cuEventCreate(&c->ev[i], CU_EVENT_DEFAULT)))
+        return cu_fail(r, "cuEventCreate");
+  }
   for (uint32_t i = 0; i < e->n_inputs; i++) {
     const rt_tensor *t = &e->tensors[i];
     if (t->arena_bytes &&
@@ -285,16 +405,12 @@ ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena) {
                                       (size_t)t->arena_bytes, c->stream)))
       return cu_fail(r, "cuMemcpyHtoDAsync (input)");
   }
-  for (uint32_t k = 0; k < g->plan.step_count; k++) {
-    ingot_gpu_step st = rt_gpu_step(g, k);
-    void *params[2] = {&c->arena, &c->weights};
-    r = api.cuLaunchKernel(c->fn[k], st.grid[0], st.grid[1], st.grid[2],
-                           st.block[0], st.block[1], st.block[2], 0,
-                           c->stream, params, NULL);
-    if (r) {
-      ingot_status s = cu_fail(r, "cuLaunchKernel");
-      return ingot_status_annotate(s, "step %u (%s): ", k, st.kernel);
-    }
+  if (stamps || !c->use_graph) {
+    INGOT_RETURN_IF_ERROR(launch_steps(c, stamps ? c->ev : NULL));
+  } else {
+    if (!c->exec) INGOT_RETURN_IF_ERROR(capture(c));
+    if ((r = api.cuGraphLaunch(c->exec, c->stream)))
+      return cu_fail(r, "cuGraphLaunch");
   }
   for (uint32_t i = e->n_inputs; i < e->n_inputs + e->n_outputs; i++) {
     const rt_tensor *t = &e->tensors[i];
@@ -306,5 +422,11 @@ ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena) {
   }
   if ((r = api.cuStreamSynchronize(c->stream)))
     return cu_fail(r, "cuStreamSynchronize");
+  for (uint32_t i = 0; stamps && i <= n; i++) {
+    float ms = 0;
+    if (i && (r = api.cuEventElapsedTime(&ms, c->ev[0], c->ev[i])))
+      return cu_fail(r, "cuEventElapsedTime");
+    stamps[i] = (int64_t)((double)ms * 1e6 + 0.5);
+  }
   return NULL;
 }

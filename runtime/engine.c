@@ -502,7 +502,7 @@ static ingot_status read_rest(ingot_engine *e, const sections *S) {
   const char *ge = rt_gpu_view_init(
       e->file, S->kind[INGOT_SECTION_GPU_PTX],
       S->kind[INGOT_SECTION_GPU_CUBIN], S->kind[INGOT_SECTION_GPU_PLAN],
-      e->n_steps, &e->gpu);
+      e->n_steps, e->header.format_minor, &e->gpu);
   if (ge) return bad("%s", ge);
   if (e->header.gpu_arch && !e->gpu.plan.step_count)
     return bad("the header says the engine holds GPU code for sm_%u, but it "

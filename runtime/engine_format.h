@@ -59,9 +59,10 @@
 
 #define INGOT_MAGIC "INGOT\0\0\0" /* 8 bytes, with the two padding NULs */
 #define INGOT_FORMAT_MAJOR 1
-#define INGOT_FORMAT_MINOR 3 /* 1.1: LLVM_IR section, AMX_FP16 bit;
+#define INGOT_FORMAT_MINOR 4 /* 1.1: LLVM_IR section, AMX_FP16 bit;
                                 1.2: TENSOR_MAP section;
-                                1.3: GPU_PTX, GPU_CUBIN, GPU_PLAN */
+                                1.3: GPU_PTX, GPU_CUBIN, GPU_PLAN;
+                                1.4: GPU blobs INGOT_GPU_BLOB_ALIGN-aligned */
 #define INGOT_HEADER_SIZE 256
 #define INGOT_SECTION_ALIGN 64
 #define INGOT_MAX_RANK 8
@@ -233,7 +234,12 @@ _Static_assert(sizeof(ingot_tensor_map_entry) == 128,
  * ingot_gpu_blob[count] (ascending sm), then the blobs; offsets count from
  * the section's start.  A PTX blob is the module's text (not NUL-
  * terminated); a cubin blob is ptxas's ELF for that sm.  Every module holds
- * one .entry per step, named as GPU_PLAN says. */
+ * one .entry per step, named as GPU_PLAN says.  From format 1.4 every blob
+ * starts at a multiple of INGOT_GPU_BLOB_ALIGN from the section's start
+ * (so in the file and in a runtime's 64-byte aligned image of it), so the
+ * driver gets an ELF image aligned as its headers want (readers check it;
+ * 1.3 engines have blobs packed back to back). */
+#define INGOT_GPU_BLOB_ALIGN 64
 typedef struct ingot_gpu_blob_header {
   uint32_t count;
   uint32_t entry_size; /* sizeof(ingot_gpu_blob) */

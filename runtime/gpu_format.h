@@ -31,7 +31,8 @@ static inline int rt_gpu_in(uint64_t off, uint64_t len, uint64_t size) {
 
 static inline const char *rt_gpu_blobs(const uint8_t *file,
                                        const ingot_section_entry *s,
-                                       ingot_gpu_blob *out, uint32_t *n) {
+                                       int aligned, ingot_gpu_blob *out,
+                                       uint32_t *n) {
   *n = 0;
   if (!s) return NULL;
   ingot_gpu_blob_header h;
@@ -48,6 +49,8 @@ static inline const char *rt_gpu_blobs(const uint8_t *file,
       return "GPU blob outside its section";
     if (b.sm < 10 || b.sm > 1000 || (i && b.sm <= out[i - 1].sm))
       return "GPU blob sms are not valid and ascending";
+    if (aligned && b.offset % INGOT_GPU_BLOB_ALIGN)
+      return "GPU blob not 64-byte aligned (format 1.4 aligns them)";
     b.offset += s->offset;
     out[i] = b;
   }
@@ -57,12 +60,14 @@ static inline const char *rt_gpu_blobs(const uint8_t *file,
 
 /* Checks the GPU sections of an engine of |steps| plan steps (the section
  * entries may be NULL: absent; the table itself was checked to lie inside
- * the file).  Without GPU_PLAN the view is empty (plan.step_count 0). */
+ * the file) and format 1.|minor| (>= 4: blobs aligned).  Without GPU_PLAN
+ * the view is empty (plan.step_count 0). */
 static inline const char *rt_gpu_view_init(const uint8_t *file,
                                            const ingot_section_entry *ptx,
                                            const ingot_section_entry *cubin,
                                            const ingot_section_entry *plan,
-                                           uint32_t steps, rt_gpu_view *out) {
+                                           uint32_t steps, unsigned minor,
+                                           rt_gpu_view *out) {
   memset(out, 0, sizeof *out);
   if (!plan) return ptx || cubin ? "GPU code without a GPU_PLAN section" : NULL;
   if (!ptx) return "GPU_PLAN without a GPU_PTX section";
@@ -93,8 +98,9 @@ static inline const char *rt_gpu_view_init(const uint8_t *file,
         return "GPU_PLAN: a step has an empty grid or block";
     if (st.param_bytes != 16) return "GPU_PLAN: unknown kernel parameters";
   }
-  const char *e = rt_gpu_blobs(file, ptx, out->ptx, &out->n_ptx);
-  if (!e) e = rt_gpu_blobs(file, cubin, out->cubin, &out->n_cubin);
+  const char *e = rt_gpu_blobs(file, ptx, minor >= 4, out->ptx, &out->n_ptx);
+  if (!e)
+    e = rt_gpu_blobs(file, cubin, minor >= 4, out->cubin, &out->n_cubin);
   if (e) return e;
   if (out->n_cubin != h->sm_count) return "GPU_PLAN: sm count differs from GPU_CUBIN's";
   for (uint32_t i = 0; i < h->sm_count; i++)

@@ -458,6 +458,33 @@ ingot_status rt_prof_run(rt_prof *p, const ingot_engine *e, rt_pool *pool,
   return NULL;
 }
 
+void rt_prof_counters_off(rt_prof *p, const char *why) {
+  p->counters = 0;
+  snprintf(p->note, sizeof p->note, "%s", why);
+}
+
+ingot_status rt_prof_run_timed_by(rt_prof *p, const ingot_engine *e,
+                                  ingot_status (*run)(void *ctx,
+                                                      int64_t *stamps),
+                                  void *ctx) {
+  unsigned f = p->flags;
+  int timed = (f & INGOT_PROFILE_TIME) != 0;
+  p->run_traced = (f & INGOT_PROFILE_TRACE) != 0;
+  p->run_counted = 0;
+  p->timer_ns = 0; /* the stamps are not clock reads of this thread */
+  INGOT_RETURN_IF_ERROR(reserve(p, timed, p->run_traced));
+  if (p->run_traced)
+    memset(p->slots, 0,
+           (size_t)p->n_steps * (size_t)p->threads * sizeof *p->slots);
+  int64_t t0 = now_ns();
+  INGOT_RETURN_IF_ERROR(run(ctx, p->stamps));
+  /* On the host clock from the run's start, so traces of several runs
+   * line up one after another. */
+  for (uint32_t i = 0; i <= e->n_steps; i++) p->stamps[i] += t0;
+  record(p, e, timed);
+  return NULL;
+}
+
 /*===--- results ----------------------------------------------------------===*/
 
 void rt_prof_summary(const rt_prof *p, ingot_profile_summary *out) {

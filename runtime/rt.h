@@ -159,8 +159,15 @@ typedef struct rt_cuda rt_cuda;
  * loads the engine's cubin or PTX for the device and the device arena. */
 ingot_status rt_cuda_create(const ingot_engine *e, int device, rt_cuda **out);
 void rt_cuda_destroy(rt_cuda *c);
-/* Inputs from |host_arena| to the device, every step, outputs back. */
-ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena);
+/* Inputs from |host_arena| to the device, every step, outputs back.  With
+ * |stamps| (step_count + 1 values), the steps are timed with CUDA events
+ * recorded between the launches: stamps[k] is the start of step k and
+ * stamps[n] the end of the last, in ns from stamps[0] = 0.  Otherwise a
+ * session with graphs on replays the captured launches. */
+ingot_status rt_cuda_run(rt_cuda *c, uint8_t *host_arena, int64_t *stamps);
+/* Turns CUDA Graph replay on or off (FAILED_PRECONDITION when the driver
+ * lacks graphs); the first run after it captures the launches. */
+ingot_status rt_cuda_set_graph(rt_cuda *c, int on);
 /* "cubin sm_80" or "PTX sm_80 (JIT)": the code the session runs. */
 const char *rt_cuda_code(const rt_cuda *c);
 
@@ -186,6 +193,16 @@ void rt_prof_summary(const rt_prof *p, ingot_profile_summary *out);
 ingot_status rt_prof_step(const rt_prof *p, int step, ingot_step_profile *out);
 ingot_status rt_prof_event(const rt_prof *p, size_t index,
                            ingot_profile_event *out);
+/* A profiled run whose step boundaries someone else measured (the CUDA
+ * executor, with events): |run| fills step_count + 1 stamps in ns from 0;
+ * they are recorded like rt_prof_run's, with no timer overhead to take
+ * off and no CPU counters. */
+ingot_status rt_prof_run_timed_by(rt_prof *p, const ingot_engine *e,
+                                  ingot_status (*run)(void *ctx,
+                                                      int64_t *stamps),
+                                  void *ctx);
+/* Counting is off for good, the summary saying |why|. */
+void rt_prof_counters_off(rt_prof *p, const char *why);
 
 /*===--- convert.c --------------------------------------------------------===*/
 

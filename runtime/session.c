@@ -203,6 +203,22 @@ static void run_keeping(ingot_session *s) {
   s->kept_valid = 1;
 }
 
+static ingot_status cuda_run_timed(void *ctx, int64_t *stamps) {
+  ingot_session *s = ctx;
+  return rt_cuda_run(s->cuda, s->arena, stamps);
+}
+
+ingot_status ingot_session_set_cuda_graph(ingot_session *s, int on) {
+  if (!s)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "set_cuda_graph: NULL session");
+  if (!s->cuda)
+    return ingot_make_status(INGOT_INVALID_ARGUMENT,
+                             "CUDA Graphs are for CUDA sessions; this "
+                             "session runs on the CPU");
+  return rt_cuda_set_graph(s->cuda, on);
+}
+
 ingot_status ingot_session_run(ingot_session *s) {
   if (!s)
     return ingot_make_status(INGOT_INVALID_ARGUMENT, "run: NULL session");
@@ -213,12 +229,15 @@ ingot_status ingot_session_run(ingot_session *s) {
                                "input '%s' has not been set",
                                e->tensors[i].name);
   if (s->cuda) {
-    if (s->kept || s->profiling)
+    if (s->kept)
       return ingot_make_status(INGOT_UNIMPLEMENTED,
-                               "CUDA sessions do not %s yet",
-                               s->kept ? "keep intermediate tensors"
-                                       : "profile steps (CUDA events)");
-    INGOT_RETURN_IF_ERROR(rt_cuda_run(s->cuda, s->arena));
+                               "CUDA sessions do not keep intermediate "
+                               "tensors yet");
+    if (s->profiling)
+      INGOT_RETURN_IF_ERROR(
+          rt_prof_run_timed_by(s->prof, e, cuda_run_timed, s));
+    else
+      INGOT_RETURN_IF_ERROR(rt_cuda_run(s->cuda, s->arena, NULL));
     s->has_run = 1;
     return NULL;
   }
@@ -249,9 +268,14 @@ ingot_status ingot_session_set_profiling(ingot_session *s, unsigned flags) {
     return ingot_make_status(INGOT_INVALID_ARGUMENT,
                              "set_profiling: unknown flags 0x%x",
                              flags & ~known);
-  if (flags && !s->prof)
+  if (flags && !s->prof) {
     INGOT_RETURN_IF_ERROR(
         rt_prof_create(s->engine, rt_pool_threads(s->pool), &s->prof));
+    if (s->cuda)
+      rt_prof_counters_off(s->prof, "hardware counters count CPU threads; "
+                                    "a CUDA session's steps run on the GPU");
+  }
+  if (s->cuda) flags &= ~(unsigned)INGOT_PROFILE_COUNTERS;
   if (s->prof) INGOT_RETURN_IF_ERROR(rt_prof_set_flags(s->prof, flags));
   s->profiling = flags;
   return NULL;

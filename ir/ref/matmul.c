@@ -202,6 +202,16 @@ static void scratch_free(mm_scratch *s) {
   free(s->y);
 }
 
+/* A node computing in bf16 (ir_node.compute): its operands, already in
+ * double scratch, rounded to bfloat16 (nearest even, ir_f32_to_bf16).
+ * Products of two bf16 values are exact; they are summed in double as
+ * every float product here is. */
+static void round_bf16(const ir_node *n, double *v, int64_t count) {
+  if (n->compute != IR_BF16) return;
+  for (int64_t i = 0; i < count; i++)
+    v[i] = ir_bf16_to_f32(ir_f32_to_bf16((float)v[i]));
+}
+
 static bool dtype_is_float(ir_dtype t) {
   const ir_dtype_info *d = ir_dtype_get(t);
   return d && d->is_float;
@@ -442,6 +452,8 @@ static ingot_status mm_run(const ir_node *n, mm_kind kind, const ir_value *in,
     if (kind == MM_FLOAT) {
       load_f64(in[0].dtype, in[0].data, am * m * k, m, k, k, 1, s.a);
       load_f64(in[1].dtype, in[1].data, bm * k * nn, k, nn, nn, 1, s.b);
+      round_bf16(n, s.a, m * k);
+      round_bf16(n, s.b, k * nn);
       mm_f64(s.a, s.b, s.y, m, k, nn);
       const double *r = s.y;
       if (y->dtype == IR_F32) {
@@ -609,6 +621,8 @@ ingot_status ref_eval_gemm(const ir_node *n, const ir_value *in, int nin,
   if (is_float) {
     load_f64(in[0].dtype, in[0].data, 0, m, k, ars, acs, s.a);
     load_f64(in[1].dtype, in[1].data, 0, k, nn, brs, bcs, s.b);
+    round_bf16(n, s.a, m * k);
+    round_bf16(n, s.b, k * nn);
     mm_f64(s.a, s.b, s.y, m, k, nn);
     const double *acc = s.y;
     double alpha = p->alpha, beta = p->beta;

@@ -8,7 +8,12 @@
 # Also: code selection by compute capability (cubin of the same major,
 # else PTX JIT), the error for PTX newer than the driver accepts, a GPU no
 # code fits, no libcuda (clear message, the CPU still works), and a CPU
-# engine asked to run on CUDA.
+# engine asked to run on CUDA; CUDA Graph capture and replay (--cuda-graph)
+# and per-step profiling with CUDA events (`ingot profile --device cuda`).
+# The double's elapsed times are fake (1 us per launch between the two
+# events), so the profile is checked for its structure only: one event
+# per step boundary per profiled run, one elapsed time per step, a row
+# per step.
 # usage: cuda_executor.sh INGOT SCRIPT_DIR TMPDIR FAKEDIR
 set -u
 ingot=$1 here=$2 tmp=$3 fake=$4
@@ -51,8 +56,27 @@ if [ $have_ptxas = 1 ]; then
     [ "$(count cuMemcpyDtoHAsync)" = 1 ] || fail "sm_$dev: output copies"
     [ "$(count 'cuMemcpyHtoD ')" = 1 ] || fail "sm_$dev: weight upload"
     [ "$(count cuMemAlloc)" = 1 ] || fail "sm_$dev: one device arena"
-    grep -q "^cuLaunchKernel ingot_step_1 3x1x1 128x1x1$" "$log" || fail "sm_$dev: launch of step 1: $(grep Launch "$log")"
+    # step 1, the 3x3/2 conv (90 pixels): g_qconv_mma, 64 pixels a block
+    grep -q "^cuLaunchKernel ingot_step_1 2x1x1 128x1x1$" "$log" || fail "sm_$dev: launch of step 1: $(grep Launch "$log")"
   done
+  # cubins 64-byte aligned (format 1.4); a 1.3 engine's misaligned cubin
+  # still runs (the executor loads an aligned copy: the double refuses
+  # unaligned images); a 1.4 engine with a misaligned blob is refused
+  nb=$(python3 "$here/gpu_blobs.py" check "$tmp/c.ingot") || fail "blob alignment: $nb"
+  [ "$nb" = 4 ] || fail "expected 2 PTX + 2 cubin blobs, got $nb"
+  python3 "$here/gpu_blobs.py" shift "$tmp/c.ingot" "$tmp/v13.ingot" 3; rc=$?
+  if [ $rc = 0 ]; then
+    for dev in 80 90; do
+      run_fake $dev "$ingot" run "$tmp/v13.ingot" --device cuda --input "$x" || fail "1.3 engine on sm_$dev: $out"
+      no_violation "1.3 engine sm_$dev"
+    done
+    python3 "$here/gpu_blobs.py" shift "$tmp/c.ingot" "$tmp/bad.ingot" 4 || fail "shift"
+    out=$("$ingot" inspect "$tmp/bad.ingot" 2>&1) && fail "misaligned 1.4 engine accepted"
+    grep -q "GPU blob not 64-byte aligned" <<<"$out" || fail "misaligned blob message: $out"
+  else
+    [ $rc = 3 ] || fail "gpu_blobs.py shift failed"
+    echo "no cubin with padding to move: the 1.3 alignment case SKIPPED"
+  fi
 else
   echo "ptxas not found: cubin selection SKIPPED (PTX JIT still tested)"
 fi
@@ -72,8 +96,52 @@ grep -q "the GPU is sm_75" <<<"$out" || fail "sm_75 error: $out"
 run_fake 80 "$ingot" bench "$tmp/p.ingot" --device cuda --iterations 3 --warmup 1 || fail "bench: $out"
 no_violation bench
 [ "$(count cuLaunchKernel)" = $((steps * 4)) ] || fail "bench: $(count cuLaunchKernel) launches, want $((steps * 4))"
-run_fake 80 "$ingot" profile "$tmp/p.ingot" --device cuda && fail "profile --device cuda succeeded"
-grep -q "CUDA sessions do not profile steps" <<<"$out" || fail "profile message: $out"
+run_fake 80 "$ingot" profile "$tmp/p.ingot" --device cuda --iterations 3 --warmup 1 \
+  || fail "profile --device cuda: $out"
+no_violation profile
+grep -q "CUDA GPU 0 runs PTX sm_80 (JIT); step times from CUDA events" <<<"$out" || fail "profile device line: $out"
+grep -q "counters    off: hardware counters count CPU threads" <<<"$out" || fail "profile counters line: $out"
+rows=$(grep -cE '^ +[0-9]+  ' <<<"$out")
+[ "$rows" = "$steps" ] || fail "profile: $rows step rows, want $steps: $out"
+for k in $(seq 0 $((steps - 1))); do
+  grep -qE "^ +$k  " <<<"$out" || fail "profile: no row for step $k"
+done
+# 3 profiled runs: steps + 1 events made once, recorded every run, and
+# steps elapsed times a run, each from the run's first event
+[ "$(count cuEventCreate)" = $((steps + 1)) ] || fail "profile: $(count cuEventCreate) events made, want $((steps + 1))"
+[ "$(count cuEventRecord)" = $((3 * (steps + 1))) ] || fail "profile: $(count cuEventRecord) records, want $((3 * (steps + 1)))"
+[ "$(count cuEventElapsedTime)" = $((3 * steps)) ] || fail "profile: $(count cuEventElapsedTime) elapsed times, want $((3 * steps))"
+[ "$(count cuEventDestroy)" = $((steps + 1)) ] || fail "profile: events not destroyed"
+firsts=$(grep '^cuEventElapsedTime' "$log" | awk '{print $2}' | sort -u | wc -l)
+[ "$firsts" = 1 ] || fail "profile: elapsed times from $firsts different start events"
+# per run (between synchronisations): plain runs launch L L L L, profiled
+# runs R L R L R L R L R (an event recorded before every step and after
+# the last); 1 warm-up + 3 unprofiled runs and 3 profiled ones
+shape=$(grep -E '^(cuEventRecord|cuLaunchKernel|cuStreamSynchronize)' "$log" |
+  awk '/^cuEventRecord/{printf "R"} /^cuLaunchKernel/{printf "L"} /^cuStreamSynchronize/{printf "\n"}' | sort | uniq -c | tr -s ' ')
+plain=$(printf 'L%.0s' $(seq 1 "$steps")) prof="R$(printf 'LR%.0s' $(seq 1 "$steps"))"
+[ "$shape" = "$(printf ' 4 %s\n 3 %s' "$plain" "$prof")" ] || fail "profile: runs shaped $shape"
+run_fake 80 "$ingot" profile "$tmp/p.ingot" --device cuda --iterations 2 --warmup 0 --format json \
+  || fail "profile json: $out"
+no_violation "profile json"
+
+# 3b. CUDA Graphs: the first run captures the launches, every run replays
+run_fake 80 "$ingot" bench "$tmp/p.ingot" --device cuda --cuda-graph --iterations 3 --warmup 1 \
+  || fail "bench --cuda-graph: $out"
+no_violation "bench --cuda-graph"
+[ "$(count cuStreamBeginCapture)" = 1 ] || fail "graph: $(count cuStreamBeginCapture) captures, want 1"
+[ "$(count cuGraphInstantiateWithFlags)" = 1 ] || fail "graph: instantiations"
+[ "$(count 'captured ')" = "$steps" ] || fail "graph: $(count 'captured ') captured launches, want $steps"
+[ "$(count cuLaunchKernel)" = "$steps" ] || fail "graph: launches outside the capture"
+[ "$(count cuGraphLaunch)" = 4 ] || fail "graph: $(count cuGraphLaunch) replays, want 4"
+[ "$(count 'graph kernel ')" = $((4 * steps)) ] || fail "graph: replayed kernels"
+grep -q "^graph kernel ingot_step_1 2x1x1 128x1x1$" "$log" || fail "graph: step 1's launch"
+[ "$(count cuMemcpyHtoDAsync)" = 4 ] || fail "graph: input copies (outside the graph)"
+[ "$(count cuGraphExecDestroy)" = 1 ] && [ "$(count cuGraphDestroy)" = 1 ] || fail "graph: not destroyed"
+run_fake 80 "$ingot" run "$tmp/p.ingot" --device cuda --cuda-graph --input "$x" || fail "run --cuda-graph: $out"
+no_violation "run --cuda-graph"
+out=$("$ingot" run "$tmp/p.ingot" --cuda-graph --input "$x" 2>&1) && fail "--cuda-graph on the CPU ran"
+grep -q "CUDA Graphs are for CUDA sessions" <<<"$out" || fail "--cuda-graph on the CPU: $out"
 
 # 4. no driver; a CPU engine on CUDA
 out=$(env -u LD_LIBRARY_PATH "$ingot" run "$tmp/p.ingot" --device cuda --input "$x" 2>&1) && fail "ran without libcuda"

@@ -10,7 +10,7 @@
  *  - cuInit(0) before anything else; handles (device, context, module,
  *    function, stream) are live ones this double made; the context is
  *    current;
- *  - modules: a cubin is an NVIDIA ELF (EM_CUDA) whose sm (e_flags bits
+ *  - modules: a cubin is a 64-byte aligned NVIDIA ELF (EM_CUDA) whose sm (e_flags bits
  *    8..15) has the device's major version and a minor <= the device's
  *    (else CUDA_ERROR_NO_BINARY_FOR_GPU, as the driver); PTX is NUL-
  *    terminated text with .version and .target, whose target is <= the
@@ -26,6 +26,19 @@
  *    of the PTX entry (for cubins, which this double does not parse, the
  *    two every Ingot kernel takes), each a device pointer inside a live
  *    allocation.
+ *  - events: created with flags 0 (timing on), live, recorded on a live
+ *    stream outside a capture; cuEventElapsedTime only between two events
+ *    of one stream recorded and then synchronised (else
+ *    CUDA_ERROR_NOT_READY, as the driver), with start recorded no later
+ *    than end; the elapsed
+ *    time is fake (1 us per launch between the two events): it shows the
+ *    structure, never a speed;
+ *  - graphs: cuStreamBeginCapture on a live stream not capturing;
+ *    between it and cuStreamEndCapture only launches (recorded into the
+ *    graph) and no copies, synchronisations or event timing; a graph is
+ *    instantiated from a live captured graph, launched on a live stream
+ *    outside a capture (replaying its launches' checks), and both are
+ *    destroyed before cuCtxDestroy.
  * The device is sm_$FAKE_CUDA_SM (XY, default 80), the driver version
  * $FAKE_CUDA_DRIVER (default 12040).  Every call is appended to
  * $FAKE_CUDA_LOG, one line each ("cuLaunchKernel ingot_step_1 3x1x1
@@ -70,6 +83,23 @@ static fmod_ mods[MAXN];
 static ffn fns[MAXN * 8];
 static falloc allocs[MAXN];
 static int ctx_token; /* the context handle is &ctx_token */
+/* events: state 0 free, 1 created, 2 recorded (pending), 3 complete */
+typedef struct fevent {
+  int state;
+  long long at; /* launch count of its stream when recorded */
+  void *stream;
+} fevent;
+static fevent events[MAXN * 8];
+static long long launches;  /* on any stream, outside captures */
+static void *capturing;      /* the stream being captured, or NULL */
+typedef struct fgraph {
+  int live, nlaunch;
+  struct {
+    void *f;
+    unsigned g[3], b[3];
+  } l[MAXN * 4];
+} fgraph;
+static fgraph graphs[4], execs[4];
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...) {
@@ -197,6 +227,13 @@ CUresult cuCtxDestroy_v2(void *ctx) {
     if (mods[i].live) bad("cuCtxDestroy: module %d not unloaded", i);
     if (stream_live[i]) bad("cuCtxDestroy: stream %d not destroyed", i);
   }
+  for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+    if (events[i].state) bad("cuCtxDestroy: event %zu not destroyed", i);
+  for (int i = 0; i < 4; i++) {
+    if (graphs[i].live) bad("cuCtxDestroy: graph %d not destroyed", i);
+    if (execs[i].live) bad("cuCtxDestroy: graph exec %d not destroyed", i);
+  }
+  if (capturing) bad("cuCtxDestroy during a stream capture");
   ctx_live = ctx_current = 0;
   logf_("violations %d", violations);
   return OK;
@@ -212,6 +249,7 @@ CUresult cuModuleLoadData(void **mod, const void *image) {
   NEED_CTX("cuModuleLoadData");
   const unsigned char *b = image;
   if (!mod || !b) return bad("cuModuleLoadData(NULL)");
+  if ((uintptr_t)b % 64) return bad("cuModuleLoadData: cubin image at %p is not 64-byte aligned", image);
   if (memcmp(b, "\x7f" "ELF", 4) != 0 || b[4] != 2)
     return bad("cuModuleLoadData: not an ELF64 cubin");
   uint16_t machine;
@@ -333,6 +371,7 @@ static CUresult copy(const char *fn, CUdeviceptr d, void *h, size_t n,
   logf_("%s %zu", fn, n);
   if (!h || !n) return bad("%s: host pointer %p, %zu bytes", fn, h, n);
   if (!stream_ok(stream)) return bad("%s: not a live stream", fn);
+  if (capturing) return bad("%s during a stream capture (pageable copies are not captured)", fn);
   if (find_alloc(d, n) < 0)
     return bad("%s: device range [%#llx, +%zu) is not inside one allocation", fn, d, n);
   if (to_device) memcpy((void *)(uintptr_t)d, h, n);
@@ -367,6 +406,7 @@ CUresult cuStreamDestroy_v2(void *s) {
   NEED_CTX("cuStreamDestroy");
   logf_("cuStreamDestroy");
   if (!s || !stream_ok(s)) return bad("cuStreamDestroy: not a live stream");
+  if (capturing == s) return bad("cuStreamDestroy of a capturing stream");
   *(int *)s = 0;
   return OK;
 }
@@ -375,6 +415,10 @@ CUresult cuStreamSynchronize(void *s) {
   NEED_CTX("cuStreamSynchronize");
   logf_("cuStreamSynchronize");
   if (!stream_ok(s)) return bad("cuStreamSynchronize: not a live stream");
+  if (capturing) return bad("cuStreamSynchronize during a stream capture");
+  for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+    if (events[i].state == 2 && (events[i].stream == s || !s))
+      events[i].state = 3;
   return OK;
 }
 
@@ -402,6 +446,166 @@ CUresult cuLaunchKernel(void *f, unsigned gx, unsigned gy, unsigned gz,
     if (find_alloc(p, 1) < 0)
       return bad("cuLaunchKernel %s: parameter %d (%#llx) is not a device pointer", fn->name, i, p);
   }
+  if (capturing) {
+    if (stream != capturing) return bad("cuLaunchKernel %s: on another stream during a capture", fn->name);
+    fgraph *g = &graphs[0];
+    for (int i = 0; i < 4; i++)
+      if (graphs[i].live == 2) g = &graphs[i];
+    if (g->live != 2 || g->nlaunch == MAXN * 4) return bad("capture: no capture graph or too many launches");
+    g->l[g->nlaunch].f = f;
+    unsigned gg[3] = {gx, gy, gz}, bb[3] = {bx, by, bz};
+    memcpy(g->l[g->nlaunch].g, gg, sizeof gg);
+    memcpy(g->l[g->nlaunch].b, bb, sizeof bb);
+    g->nlaunch++;
+    logf_("captured %s", fn->name);
+    return OK;
+  }
+  launches++;
+  return OK;
+}
+
+/*===--- events -----------------------------------------------------------===*/
+
+static fevent *event_of(void *e) {
+  fevent *v = e;
+  if (!v || v < events || v >= events + sizeof events / sizeof events[0] || !v->state)
+    return NULL;
+  return v;
+}
+
+CUresult cuEventCreate(void **e, unsigned flags) {
+  NEED_CTX("cuEventCreate");
+  logf_("cuEventCreate %u", flags);
+  if (!e) return bad("cuEventCreate(NULL)");
+  if (flags & 2) return bad("cuEventCreate: CU_EVENT_DISABLE_TIMING on an event meant for timing");
+  if (flags > 7) return bad("cuEventCreate: flags %u", flags);
+  for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+    if (!events[i].state) {
+      events[i] = (fevent){1, 0, NULL};
+      *e = &events[i];
+      return OK;
+    }
+  return bad("too many events");
+}
+
+CUresult cuEventDestroy_v2(void *e) {
+  NEED_CTX("cuEventDestroy");
+  logf_("cuEventDestroy");
+  fevent *v = event_of(e);
+  if (!v) return bad("cuEventDestroy: not a live event");
+  v->state = 0;
+  return OK;
+}
+
+CUresult cuEventRecord(void *e, void *stream) {
+  NEED_CTX("cuEventRecord");
+  fevent *v = event_of(e);
+  if (!v) return bad("cuEventRecord: not a live event");
+  if (!stream_ok(stream)) return bad("cuEventRecord: not a live stream");
+  if (capturing) return bad("cuEventRecord during a stream capture (the events time step-by-step runs)");
+  logf_("cuEventRecord %d", (int)(v - events));
+  v->state = 2;
+  v->at = launches;
+  v->stream = stream;
+  return OK;
+}
+
+CUresult cuEventElapsedTime(float *ms, void *a, void *b) {
+  NEED_CTX("cuEventElapsedTime");
+  fevent *x = event_of(a), *y = event_of(b);
+  if (!ms || !x || !y) return bad("cuEventElapsedTime: NULL result or not live events");
+  if (x->state == 1 || y->state == 1) return bad("cuEventElapsedTime: an event was never recorded");
+  if (x->state == 2 || y->state == 2) return 600; /* CUDA_ERROR_NOT_READY */
+  if (x->stream != y->stream) return bad("cuEventElapsedTime: events of two streams");
+  if (x->at > y->at) return bad("cuEventElapsedTime: start recorded after end");
+  logf_("cuEventElapsedTime %d %d", (int)(x - events), (int)(y - events));
+  *ms = (float)(y->at - x->at) * 1e-3f; /* fake: 1 us per launch */
+  return OK;
+}
+
+/*===--- graphs -----------------------------------------------------------===*/
+
+CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
+  NEED_CTX("cuStreamBeginCapture");
+  logf_("cuStreamBeginCapture %d", mode);
+  if (!stream || !stream_ok(stream)) return bad("cuStreamBeginCapture: not a live stream (the legacy stream cannot be captured)");
+  if (mode < 0 || mode > 2) return bad("cuStreamBeginCapture: mode %d", mode);
+  if (capturing) return bad("cuStreamBeginCapture: already capturing");
+  for (int i = 0; i < 4; i++)
+    if (!graphs[i].live) {
+      graphs[i].live = 2; /* being captured */
+      graphs[i].nlaunch = 0;
+      capturing = stream;
+      return OK;
+    }
+  return bad("too many graphs");
+}
+
+CUresult cuStreamEndCapture(void *stream, void **graph) {
+  NEED_CTX("cuStreamEndCapture");
+  logf_("cuStreamEndCapture");
+  if (!graph) return bad("cuStreamEndCapture(NULL)");
+  if (!capturing || stream != capturing) return bad("cuStreamEndCapture: the stream is not capturing");
+  capturing = NULL;
+  for (int i = 0; i < 4; i++)
+    if (graphs[i].live == 2) {
+      graphs[i].live = 1;
+      *graph = &graphs[i];
+      return OK;
+    }
+  return bad("cuStreamEndCapture: no graph");
+}
+
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph,
+                                     unsigned long long flags) {
+  NEED_CTX("cuGraphInstantiateWithFlags");
+  fgraph *g = graph;
+  if (!exec || !g || g < graphs || g >= graphs + 4 || g->live != 1)
+    return bad("cuGraphInstantiateWithFlags: not a live graph");
+  if (flags > 15) return bad("cuGraphInstantiateWithFlags: flags %llu", flags);
+  logf_("cuGraphInstantiateWithFlags %d launches", g->nlaunch);
+  for (int i = 0; i < 4; i++)
+    if (!execs[i].live) {
+      execs[i] = *g;
+      execs[i].live = 1;
+      *exec = &execs[i];
+      return OK;
+    }
+  return bad("too many graph execs");
+}
+
+CUresult cuGraphLaunch(void *exec, void *stream) {
+  NEED_CTX("cuGraphLaunch");
+  fgraph *x = exec;
+  if (!x || x < execs || x >= execs + 4 || !x->live) return bad("cuGraphLaunch: not a live graph exec");
+  if (!stream_ok(stream)) return bad("cuGraphLaunch: not a live stream");
+  if (capturing) return bad("cuGraphLaunch during a capture");
+  logf_("cuGraphLaunch %d launches", x->nlaunch);
+  for (int i = 0; i < x->nlaunch; i++) {
+    ffn *fn = x->l[i].f;
+    if (!fn->live) return bad("cuGraphLaunch: the graph's function %d is gone", i);
+    logf_("graph kernel %s %ux%ux%u %ux%ux%u", fn->name, x->l[i].g[0], x->l[i].g[1],
+          x->l[i].g[2], x->l[i].b[0], x->l[i].b[1], x->l[i].b[2]);
+    launches++;
+  }
+  return OK;
+}
+
+CUresult cuGraphExecDestroy(void *exec) {
+  NEED_CTX("cuGraphExecDestroy");
+  logf_("cuGraphExecDestroy");
+  fgraph *x = exec;
+  if (!x || x < execs || x >= execs + 4 || !x->live) return bad("cuGraphExecDestroy: not a live graph exec");
+  x->live = 0;
+  return OK;
+}
+
+CUresult cuGraphDestroy(void *graph) {
+  NEED_CTX("cuGraphDestroy");
+  logf_("cuGraphDestroy");
+  fgraph *g = graph;
+  if (!g || g < graphs || g >= graphs + 4 || g->live != 1) return bad("cuGraphDestroy: not a live graph");
+  g->live = 0;
   return OK;
 }
 

@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "gpu.h"
+#include "nvptx/nvptx.h"
 #include "nvptx/simt.h"
 #include "simt_emu.h"
 
 GSIG(g_qconv);
 GSIG(g_qconv_dw);
+GSIG(g_qconv_mma);
 GSIG(g_relayout);
 GSIG(g_copy);
 GSIG(g_ew_f32);
@@ -50,6 +52,7 @@ static const struct {
 } kernels_host[] = {
     {"g_qconv", g_qconv},
     {"g_qconv_dw", g_qconv_dw},
+    {"g_qconv_mma", g_qconv_mma},
     {"g_relayout", g_relayout},
     {"g_copy", g_copy},
     {"g_ew_f32", g_ew_f32},
@@ -86,18 +89,33 @@ static const struct {
     {"g_gpool", g_gpool},
 };
 
+static uint32_t exec_sm = 80; /* the lowest sm of a default build */
+static int exec_force_mma;
+
+void gpu_exec_set_sm(uint32_t sm, int force_mma) {
+  exec_sm = sm, exec_force_mma = force_mma;
+}
+
 static int run_step(void *ctx, const cg_plan *p, uint32_t k, uint8_t *arena,
                     char *name, size_t ncap, ingot_status *err) {
   (void)ctx;
   const cg_plan_step *st = &p->steps[k];
   cg_gpu_step gs;
-  ingot_status s = cg_gpu_step_of(st->kernel, p->descs[k], p->desc_sizes[k],
-                                  &gs);
+  ingot_status s = cg_gpu_step_for(st->kernel, p->descs[k],
+                                   p->desc_sizes[k], exec_sm, &gs);
   if (s) {
     *err = ingot_make_status(ingot_status_code_of(s), "step %u (%s): %s", k,
                              st->op, ingot_status_message(s));
     ingot_status_free(s);
     return -1;
+  }
+  g_launch l;
+  if (exec_force_mma && strcmp(gs.kernel, "g_qconv") == 0 &&
+      g_launch_mma(p->descs[k], &l)) {
+    gs.kernel = "g_qconv_mma";
+    memcpy(gs.grid, l.grid, sizeof l.grid);
+    memcpy(gs.block, l.block, sizeof l.block);
+    gs.smem = l.smem;
   }
   simt_kernel fn = NULL;
   for (size_t i = 0; i < sizeof kernels_host / sizeof kernels_host[0]; i++)

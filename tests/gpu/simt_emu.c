@@ -56,16 +56,17 @@ typedef struct emu {
   /* per-warp exchange: values, arrivals, generation */
   uint32_t wval[MAX_THREADS];
   uint32_t warr[MAX_THREADS / WARP], wgen[MAX_THREADS / WARP];
+  uint32_t wfrag[MAX_THREADS][6]; /* mma: each lane's a[4], b[2] */
   int failed;
   char *err;
   size_t errcap;
-  uint64_t nsync, nshfl;
+  uint64_t nsync, nshfl, nmma;
   uint64_t progress; /* arrivals and completions: deadlock detection */
   void *scratch;
 } emu;
 
 static _Thread_local emu *E;
-static _Thread_local uint64_t last_sync, last_shfl;
+static _Thread_local uint64_t last_sync, last_shfl, last_mma;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...) {
@@ -155,6 +156,44 @@ uint32_t simt_emu_shfl(uint32_t v, uint32_t lane, int xor_mode) {
   return r;
 }
 
+/* mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 (simt.h has the
+ * fragment layout).  Every lane publishes its A and B registers; after
+ * the whole warp has arrived, each lane computes its own four D elements,
+ * reading every matrix element from the lane and register the PTX ISA
+ * puts it in: A[r][k] is byte k % 4 of register 2·(k >= 16) + (r >= 8) of
+ * lane 4·(r % 8) + (k % 16) / 4, and B[k][n] byte k % 4 of register
+ * (k >= 16) of lane 4n + (k % 16) / 4.  A second arrival keeps a lane from
+ * overwriting its registers before the others have read them. */
+void simt_emu_mma(uint32_t d[4], const uint32_t a[4], const uint32_t b[2],
+                  const uint32_t c[4]) {
+  fiber *f = E->cur;
+  E->nmma++;
+  if (E->nthreads % WARP) {
+    fail("block %u,%u,%u: mma.sync in a block of %u threads (not a whole "
+         "number of warps)",
+         E->bid[0], E->bid[1], E->bid[2], E->nthreads);
+    return;
+  }
+  uint32_t base = f->tid / WARP * WARP, lane = f->tid % WARP;
+  uint32_t g = lane / 4, t = lane % 4, out[4];
+  memcpy(E->wfrag[f->tid], a, 4 * sizeof *a);
+  memcpy(E->wfrag[f->tid] + 4, b, 2 * sizeof *b);
+  warp_wait(f);
+  for (uint32_t i = 0; i < 4; i++) {
+    uint32_t r = g + (i >= 2 ? 8 : 0), n = 2 * t + (i & 1), acc = c[i];
+    for (uint32_t k = 0; k < 32; k++) {
+      uint32_t al = 4 * (r % 8) + k % 16 / 4, bl = 4 * n + k % 16 / 4;
+      uint32_t ar = 2 * (k >= 16) + (r >= 8), br = 4 + (k >= 16);
+      uint8_t av = (uint8_t)(E->wfrag[base + al][ar] >> (8 * (k % 4)));
+      int8_t bv = (int8_t)(uint8_t)(E->wfrag[base + bl][br] >> (8 * (k % 4)));
+      acc += (uint32_t)((int32_t)av * (int32_t)bv);
+    }
+    out[i] = acc;
+  }
+  warp_wait(f);
+  memcpy(d, out, sizeof out);
+}
+
 void *simt_emu_shared(uint32_t bytes) {
   fiber *f = E->cur;
   uint32_t off = (f->smem_off + 15) & ~15u;
@@ -237,7 +276,7 @@ static void run_block(void) {
           for (uint32_t l = 0; l < WARP; l++)
             gone += E->f[w * WARP + l].state == F_DONE;
           if (gone) {
-            fail("block %u,%u,%u: thread %u waits in a warp shuffle that "
+            fail("block %u,%u,%u: thread %u waits in a warp shuffle or mma that "
                  "%u finished lane(s) of its warp never reach",
                  E->bid[0], E->bid[1], E->bid[2], t, gone);
             break;
@@ -290,7 +329,7 @@ int simt_launch(simt_kernel k, const void *desc, uint8_t *arena,
       }
   E = saved;
   if (e->failed) ok = 0;
-  last_sync = e->nsync, last_shfl = e->nshfl;
+  last_sync = e->nsync, last_shfl = e->nshfl, last_mma = e->nmma;
   for (uint32_t t = 0; e->f && t < block[0]; t++) free(e->f[t].stack);
   free(e->f);
   free(e->smem);
@@ -301,3 +340,4 @@ int simt_launch(simt_kernel k, const void *desc, uint8_t *arena,
 
 uint64_t simt_last_sync_count(void) { return last_sync; }
 uint64_t simt_last_shfl_count(void) { return last_shfl; }
+uint64_t simt_last_mma_count(void) { return last_mma; }

@@ -10,7 +10,10 @@
  *    there;
  *  - a warp shuffle: the 32 lanes of the warp each publish their value,
  *    wait for each other, read their source lane's value, and wait again
- *    (so no lane overwrites its slot before every lane has read it).
+ *    (so no lane overwrites its slot before every lane has read it);
+ *  - mma.sync (simt_mma_us): likewise, the lanes publish their A and B
+ *    fragment registers and each computes its D fragment from the whole
+ *    warp's, by the PTX ISA's fragment layout.
  * Shared memory is one zeroed buffer per block (filled with garbage
  * first: kernels must not read what they have not written); each thread's
  * SIMT_SHARED declarations walk it in the same order.
@@ -42,5 +45,6 @@ int simt_launch(simt_kernel k, const void *desc, uint8_t *arena,
  * thread): tests check that a kernel really synchronised. */
 uint64_t simt_last_sync_count(void);
 uint64_t simt_last_shfl_count(void);
+uint64_t simt_last_mma_count(void); /* mma.sync per thread */
 
 #endif

@@ -3,7 +3,10 @@
  * oversized blocks and grids, a NULL or non-device kernel parameter, a copy
  * past an allocation, calls before cuInit, a function not in the PTX, PTX
  * for a newer sm than the device, and a parameter count other than the
- * PTX entry's.  usage: test_fake_cuda PATH/libcuda.so.1 */
+ * PTX entry's; events timed before their stream was synchronised, never
+ * recorded, recorded out of order or during a capture; copies and
+ * synchronisation during a capture, a capture ended on another stream,
+ * graphs launched after they were destroyed.  usage: test_fake_cuda PATH/libcuda.so.1 */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,9 +70,65 @@ int main(int argc, char **argv) {
   CHECK(cuLaunchKernel(f, 1, 1, 1, 128, 1, 1, 0, NULL, nul, NULL) == 1);
   CHECK(cuLaunchKernel(f, 1, 1, 1, 128, 1, 1, 0, NULL, NULL, NULL) == 1);
   CHECK(cuLaunchKernel(f, 1, 1, 1, 128, 1, 1, 0, (void *)buf, ok, NULL) == 1);
+  /* events and graphs */
+  FN(int, cuStreamCreate, (void **, unsigned));
+  FN(int, cuStreamDestroy_v2, (void *));
+  FN(int, cuStreamSynchronize, (void *));
+  FN(int, cuMemcpyHtoDAsync_v2, (dptr, const void *, size_t, void *));
+  FN(int, cuEventCreate, (void **, unsigned));
+  FN(int, cuEventDestroy_v2, (void *));
+  FN(int, cuEventRecord, (void *, void *));
+  FN(int, cuEventElapsedTime, (float *, void *, void *));
+  FN(int, cuStreamBeginCapture_v2, (void *, int));
+  FN(int, cuStreamEndCapture, (void *, void **));
+  FN(int, cuGraphInstantiateWithFlags, (void **, void *, unsigned long long));
+  FN(int, cuGraphLaunch, (void *, void *));
+  FN(int, cuGraphExecDestroy, (void *));
+  FN(int, cuGraphDestroy, (void *));
+  void *st, *st2, *e0, *e1, *e2, *g, *x;
+  float ms = -1;
+  CHECK(cuStreamCreate(&st, 0) == 0);
+  CHECK(cuStreamCreate(&st2, 0) == 0);
+  CHECK(cuEventCreate(&e0, 2) == 1); /* timing disabled */
+  CHECK(cuEventCreate(&e0, 0) == 0);
+  CHECK(cuEventCreate(&e1, 0) == 0);
+  CHECK(cuEventCreate(&e2, 0) == 0);
+  CHECK(cuEventRecord(e0, st) == 0);
+  CHECK(cuLaunchKernel(f, 1, 1, 1, 128, 1, 1, 0, st, ok, NULL) == 0);
+  CHECK(cuEventRecord(e1, st) == 0);
+  CHECK(cuEventElapsedTime(&ms, e0, e1) == 600); /* not synchronised */
+  CHECK(cuEventElapsedTime(&ms, e0, e2) == 1);   /* e2 never recorded */
+  CHECK(cuStreamSynchronize(st) == 0);
+  CHECK(cuEventElapsedTime(&ms, e0, e1) == 0 && ms > 0);
+  CHECK(cuEventElapsedTime(&ms, e1, e0) == 1); /* start after end */
+  CHECK(cuEventRecord(e2, st2) == 0);
+  CHECK(cuStreamSynchronize(st2) == 0);
+  CHECK(cuEventElapsedTime(&ms, e0, e2) == 1); /* two streams */
+  CHECK(cuStreamBeginCapture_v2(NULL, 1) == 1); /* the legacy stream */
+  CHECK(cuStreamBeginCapture_v2(st, 1) == 0);
+  CHECK(cuStreamBeginCapture_v2(st, 1) == 1); /* twice */
+  CHECK(cuLaunchKernel(f, 1, 1, 1, 128, 1, 1, 0, st, ok, NULL) == 0);
+  CHECK(cuLaunchKernel(f, 1, 1, 1, 128, 1, 1, 0, st2, ok, NULL) == 1);
+  CHECK(cuMemcpyHtoDAsync_v2(a, buf, 16, st) == 1);
+  CHECK(cuEventRecord(e0, st) == 1);
+  CHECK(cuStreamSynchronize(st) == 1);
+  CHECK(cuStreamEndCapture(st2, &g) == 1); /* not the capturing stream */
+  CHECK(cuStreamEndCapture(st, &g) == 0);
+  CHECK(cuGraphInstantiateWithFlags(&x, g, 0) == 0);
+  CHECK(cuGraphLaunch(x, st) == 0);
+  CHECK(cuGraphExecDestroy(x) == 0);
+  CHECK(cuGraphLaunch(x, st) == 1); /* destroyed */
+  CHECK(cuGraphDestroy(g) == 0);
+  CHECK(cuGraphDestroy(g) == 1);
+  CHECK(cuEventDestroy_v2(e0) == 0);
+  CHECK(cuEventDestroy_v2(e0) == 1);
+  CHECK(cuEventDestroy_v2(e1) == 0);
+  CHECK(cuStreamDestroy_v2(st) == 0);
+  CHECK(cuStreamDestroy_v2(st2) == 0);
   CHECK(cuModuleUnload(mod) == 0);
   CHECK(cuMemFree_v2(a) == 0);
   CHECK(cuMemFree_v2(a) == 1); /* twice */
+  CHECK(cuEventDestroy_v2(e2) == 0);
   CHECK(cuCtxDestroy_v2(ctx) == 0);
   return check_report("test_fake_cuda");
 }

@@ -68,16 +68,18 @@ static ir_graph *qgraph(bool conv, int64_t n, int64_t c, int64_t m,
   return g;
 }
 
+/* The module for sm_|sm| of an engine whose lowest sm is |lowest| (75:
+ * every product on g_qconv, dp4a; >= 80: g_qconv_mma where K fits). */
 static void check_ptx(const char *what, const cg_plan *p, uint32_t sm,
-                      const char *ptxas) {
+                      uint32_t lowest, const char *ptxas) {
   cg_gpu_module *m = NULL;
   CHECK_OK(cg_gpu_module_create(sm, &m));
   if (!m) return;
   cg_gpu_step gs[16];
   uint32_t ns = p->n_steps < 16 ? p->n_steps : 16;
   for (uint32_t k = 0; k < ns; k++) {
-    CHECK_OK(cg_gpu_step_of(p->steps[k].kernel, p->descs[k],
-                            p->desc_sizes[k], &gs[k]));
+    CHECK_OK(cg_gpu_step_for(p->steps[k].kernel, p->descs[k],
+                             p->desc_sizes[k], lowest, &gs[k]));
     char sym[64];
     snprintf(sym, sizeof sym, "gk_%u", k);
     CHECK_OK(cg_gpu_module_add_step(m, sym, gs[k].kernel, p->descs[k],
@@ -103,6 +105,20 @@ static void check_ptx(const char *what, const cg_plan *p, uint32_t sm,
       fprintf(stderr, "%s sm_%u: g_qconv without dp4a\n", what, sm);
       check_failures++;
     }
+  for (uint32_t k = 0; k < ns; k++) {
+    const char *mma = "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32";
+    int is_mma = strcmp(gs[k].kernel, "g_qconv_mma") == 0;
+    if (is_mma != (lowest >= 80 && strcmp(p->steps[k].kernel, "k_qconv") == 0 &&
+                   ((const k_q8_desc *)p->descs[k])->kp >= 32)) {
+      fprintf(stderr, "%s sm_%u (lowest %u): step %u runs %s, against the "
+                      "choice rule\n", what, sm, lowest, k, gs[k].kernel);
+      check_failures++;
+    }
+    if (is_mma && !strstr(ptx, mma)) {
+      fprintf(stderr, "%s sm_%u: g_qconv_mma without %s\n", what, sm, mma);
+      check_failures++;
+    }
+  }
   /* The reductions run on warp shuffles (and g_gpool on a barrier). */
   for (uint32_t k = 0; k < ns; k++) {
     const char *kn = gs[k].kernel;
@@ -139,6 +155,7 @@ static void check_ptx(const char *what, const cg_plan *p, uint32_t sm,
         CHECK(ks[i].registers > 0);
         uint32_t k = (uint32_t)atoi(ks[i].name + 3);
         if (k < ns && (strcmp(gs[k].kernel, "g_qconv") == 0 ||
+                       strcmp(gs[k].kernel, "g_qconv_mma") == 0 ||
                        strcmp(gs[k].kernel, "g_gpool") == 0) &&
             ks[i].shared_bytes != gs[k].smem) {
           fprintf(stderr, "%s: %s uses %u bytes of shared memory, the launch "
@@ -174,7 +191,9 @@ static void plan_case(const char *what, bool conv, int64_t n, int64_t c,
   CHECK_OK(cg_plan_build(g, &t, NULL, &p));
   static const uint32_t sms[] = {80, 86, 89, 90};
   for (size_t i = 0; p && i < sizeof sms / sizeof sms[0]; i++)
-    check_ptx(what, p, sms[i], ptxas);
+    check_ptx(what, p, sms[i], sms[i], ptxas);
+  if (p) check_ptx(what, p, 80, 75, ptxas); /* dp4a, as with --sm 75,... */
+  if (p) check_ptx(what, p, 90, 75, ptxas);
   cg_plan_destroy(p);
   ir_graph_destroy(g);
   ir_value_free(&x);
@@ -256,7 +275,7 @@ static void float_case(int which, const char *ptxas) {
     }
   static const uint32_t sms[] = {80, 90};
   for (size_t i = 0; p && i < sizeof sms / sizeof sms[0]; i++)
-    check_ptx(what, p, sms[i], ptxas);
+    check_ptx(what, p, sms[i], sms[i], ptxas);
   cg_plan_destroy(p);
   ir_graph_destroy(t.g);
   kt_free_values(t.vals, t.nin);
@@ -280,6 +299,20 @@ static void bad_sm(void) {
   CHECK(n == 4 && v[0] == 80 && v[1] == 86 && v[2] == 89 && v[3] == 90);
 }
 
+/* A template without a GPU kernel (DynamicQuantizeLinear's) and a
+ * descriptor of the wrong size are errors naming the template. */
+static void no_gpu_kernel(void) {
+  static const uint8_t desc[512];
+  cg_gpu_step gs;
+  ingot_status s = cg_gpu_step_of("k_q_dynamic", desc, 64, &gs);
+  CHECK(s && ingot_status_code_of(s) == INGOT_UNIMPLEMENTED &&
+        strstr(ingot_status_message(s), "k_q_dynamic"));
+  ingot_status_free(s);
+  s = cg_gpu_step_of("k_norm_layer", desc, 3, &gs);
+  CHECK(s && strstr(ingot_status_message(s), "k_norm_layer"));
+  ingot_status_free(s);
+}
+
 int main(void) {
   char buf[512];
   const char *ptxas = cg_ptxas_find(buf, sizeof buf);
@@ -289,6 +322,7 @@ int main(void) {
   else
     printf("ptxas: %s (sm_80 and sm_90)\n", ptxas);
   bad_sm();
+  no_gpu_kernel();
   plan_case("QLinearConv 3x3 s2 p1 19->37", true, 1, 19, 37, 1, 9, 7, 3, 2, 1,
             0, ptxas);
   plan_case("QLinearConv grouped 3x3 12->18 g3", true, 2, 12, 18, 3, 5, 5, 3,

@@ -44,9 +44,20 @@ typedef struct fam {
 #define ENGINE_EVERY 1000000 /* engines: test_gpu_ptx */
 /* Half the random cases: one fiber per GPU thread is slow under ASan. */
 #define NCASES(n) ((n) / 2)
+#ifdef QCONV_GPU_MMA /* test_gpu_qconv_mma: every product on mma.sync */
+static fam fams[] = {
+    {"x86-64", "g_qconv_mma", {0}, false},
+};
+#define QCONV_GPU_SM 80, 1
+/* a third of the random cases (test_gpu_qconv runs half on dp4a) */
+#undef NCASES
+#define NCASES(n) ((n) / 3)
+#else /* test_gpu_qconv: dp4a, as an engine with sm_75 maps it */
 static fam fams[] = {
     {"x86-64", "g_qconv", {0}, false},
 };
+#define QCONV_GPU_SM 75, 0
+#endif
 #else
 #define QCONV_RUN native_run_traced
 #define QCONV_DW "k_qconv_dw"
@@ -563,6 +574,9 @@ static void qgemm_refused(void) {
 }
 
 int main(void) {
+#ifdef QCONV_GPU
+  gpu_exec_set_sm(QCONV_GPU_SM);
+#endif
   fams_init();
   extreme_cases();
   split_cases();

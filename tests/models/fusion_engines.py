@@ -12,11 +12,15 @@ last fusion pass) and `ingot build --no-fuse`, then on the same inputs:
     interpreter's on the fused graph (`--dump-ir fuse-reduce`) byte for
     byte.
 
-usage: fusion_engines.py INGOT TMP_DIR [--table FILE.md] SPEC...
+usage: fusion_engines.py INGOT TMP_DIR [--table FILE.md] [--specs FILE] SPEC...
   SPEC  NAME=MODEL[:input=NAME][:shape=DIMS][:file=X.npy][:random=N][:int8]
+             [:expect=KEY#N,KEY#N...]
         (random inputs are seeded normal floats, or ints in [0, 100) for
-        an int64 input; file= gives one input file instead)
-Prints one line per model; --table writes the markdown rows of
+        an int64 input, for every input of the model; file= gives the one
+        input's file instead; expect= requires exactly N "fuse:" lines of
+        the fused build's --verbose log ending in "(KEY)", e.g.
+        expect=fuse-softmax-mask#2,fold-concat#0)
+--specs FILE reads more SPECs, one a line.  Prints one line per model; --table writes the markdown rows of
 docs/fusion.md.  Exits 77 (skipped) when numpy is missing.
 """
 import os
@@ -42,7 +46,7 @@ def parse_spec(s):
     name, rest = s.split("=", 1)
     parts = rest.split(":")
     spec = {"name": name, "model": parts[0], "input": "input", "shape": None,
-            "file": None, "random": 2, "int8": False}
+            "file": None, "random": 2, "int8": False, "expect": ""}
     for p in parts[1:]:
         if p == "int8":
             spec["int8"] = True
@@ -71,30 +75,34 @@ def check_model(np, ingot, tmp, sp):
               if sp["shape"] else [])
     fused, unfused = os.path.join(d, "fused.ingot"), os.path.join(d,
                                                                   "unfused.ingot")
-    s_f = steps_of(run([ingot, "build", model, "-o", fused, "--verbose",
-                        "--dump-ir", STAGE] + shapes))
+    log_f = run([ingot, "build", model, "-o", fused, "--verbose",
+                 "--dump-ir", STAGE] + shapes)
+    s_f = steps_of(log_f)
     s_u = steps_of(run([ingot, "build", model, "-o", unfused, "--verbose",
                         "--no-fuse"] + shapes))
     graph = fused + "." + STAGE + ".xml"
     inputs = []
     if sp["file"]:
-        inputs.append(sp["file"])
+        inputs.append(["%s=%s" % (sp["input"], sp["file"])])
     else:
         info = run([ingot, "inspect", unfused])
-        m = re.search(r"input\s+%s\s+(\w+)\s+\[([\d, ]+)\]" %
-                      re.escape(sp["input"]), info)
-        if not m:
+        found = re.findall(r"^\s*input\s+(\S+)\s+(\w+)\s+\[([\d, ]+)\]",
+                           info, re.M)
+        if not any(nm == sp["input"] for nm, _, _ in found):
             raise RuntimeError("input %s not found in:\n%s" % (sp["input"],
                                                                info))
-        dtype, dims = m.group(1), [int(x) for x in m.group(2).split(",")]
         rng = np.random.default_rng(42)
         for i in range(sp["random"]):
-            x = (rng.integers(0, 100, dims).astype(dtype)
-                 if dtype.startswith("int") else
-                 rng.standard_normal(dims).astype(dtype))
-            p = os.path.join(d, "in%d.npy" % i)
-            np.save(p, x)
-            inputs.append(p)
+            feeds = []
+            for nm, dtype, dims in found:
+                dims = [int(x) for x in dims.split(",")]
+                x = (rng.integers(0, 100, dims).astype(dtype)
+                     if dtype.startswith("int") else
+                     rng.standard_normal(dims).astype(dtype))
+                p = os.path.join(d, "in%d_%s.npy" % (i, nm))
+                np.save(p, x)
+                feeds.append("%s=%s" % (nm, p))
+            inputs.append(feeds)
     worst_u = worst_r = 0.0
     exact_r = exact_u = True
     fails = []
@@ -105,7 +113,10 @@ def check_model(np, ingot, tmp, sp):
                          ("r", [ingot, "run", graph, "--reference"] + shapes)):
             o = os.path.join(d, "out%d_%s" % (i, tag))
             os.makedirs(o, exist_ok=True)
-            run(cmd + ["--input", "%s=%s" % (sp["input"], x), "--output", o])
+            feeds = []
+            for feed in x:
+                feeds += ["--input", feed]
+            run(cmd + feeds + ["--output", o])
             dirs[tag] = o
         for f in outputs(dirs["f"]):
             a = np.load(os.path.join(dirs["f"], f))
@@ -125,6 +136,12 @@ def check_model(np, ingot, tmp, sp):
                     worst_r, exact_r = max(worst_r, diff), exact_r and same
     if s_f >= s_u:
         fails.append("fused %d steps, unfused %d" % (s_f, s_u))
+    for want in filter(None, sp["expect"].split(",")):
+        key, n = want.rsplit("#", 1)
+        got = sum(1 for ln in log_f.splitlines()
+                  if ln.startswith("fuse: ") and ln.endswith("(%s)" % key))
+        if got != int(n):
+            fails.append("%d %s fusion(s), expected %s" % (got, key, n))
     if sp["int8"]:
         if not exact_r:
             fails.append("int8 engine differs from the reference of the "
@@ -153,7 +170,7 @@ def main(argv):
     except ImportError as e:
         print("skipped: numpy is needed (Debian python3-numpy): %s" % e)
         return 77
-    if len(argv) < 4:
+    if len(argv) < 4 and "--specs" not in argv:
         print(__doc__)
         return 2
     ingot, tmp = argv[1], argv[2]
@@ -161,6 +178,11 @@ def main(argv):
     while i < len(argv):
         if argv[i] == "--table":
             table = argv[i + 1]
+            i += 2
+            continue
+        if argv[i] == "--specs":
+            with open(argv[i + 1]) as f:
+                specs += [parse_spec(ln.strip()) for ln in f if ln.strip()]
             i += 2
             continue
         specs.append(parse_spec(argv[i]))

@@ -11,6 +11,10 @@
  * without reassociation.  Exponentials, logarithms and powers of float32
  * tensors use kmath's float functions, the other types the double ones.
  *
+ * Softmax with a fused additive mask (has_mask) reads x + mask wherever
+ * it reads x, rounding the sum to float first so that the step equals an
+ * Add step followed by a Softmax step bit for bit.
+ *
  * Softmax writes each exp(x - max) to y when y's type holds it exactly
  * (float32, float64) and divides in a last pass; for float16/bfloat16 it
  * recomputes the exponential instead, so the division uses the unrounded
@@ -82,9 +86,31 @@ static void nm_affine(int dt, const void *x, void *y, int64_t off, int64_t n,
 /* Softmax, LogSoftmax                                                     */
 /*===------------------------------------------------------------------===*/
 
-/* A contiguous row of |n| elements at |off|. */
-static void sm_row(const knorm_softmax *d, const void *x, void *y,
-                   int64_t off) {
+/* Mask offset of index |idx| unravelled over |n| dims. */
+static int64_t sm_moff(const int64_t *dims, const int64_t *str, int n,
+                       int64_t idx) {
+  int64_t off = 0;
+  for (int k = n - 1; k >= 0; k--) {
+    off += (idx % dims[k]) * str[k];
+    idx /= dims[k];
+  }
+  return off;
+}
+
+/* Element |o| of the row: x, plus the mask (rounded to float like the Add
+ * step it replaces) when there is one; |mo| is the row's mask offset. */
+static inline double sm_ld(const knorm_softmax *d, const void *x,
+                           const void *mask, int64_t o, int64_t k,
+                           int64_t mo) {
+  double v = kld_f64(d->dtype, x, o);
+  if (d->has_mask)
+    v = (double)(float)(v + kld_f64(KM_F32, mask, mo + k * d->lstr));
+  return v;
+}
+
+/* A contiguous row of |n| elements at |off|, mask offset |mo|. */
+static void sm_row(const knorm_softmax *d, const void *x, const void *mask,
+                   void *y, int64_t off, int64_t mo) {
   int dt = d->dtype;
   int64_t n = d->len;
   int keep = dt == KM_F32 || dt == KM_F64; /* y holds exp exactly */
@@ -93,12 +119,12 @@ static void sm_row(const knorm_softmax *d, const void *x, void *y,
   int64_t i = 0;
   for (; i + NM_LANES <= n; i += NM_LANES)
     for (int j = 0; j < NM_LANES; j++) {
-      double v = kld_f64(dt, x, off + i + j);
+      double v = sm_ld(d, x, mask, off + i + j, i + j, mo);
       m[j] = v > m[j] ? v : m[j];
     }
   double mx = -INFINITY;
   for (; i < n; i++) {
-    double v = kld_f64(dt, x, off + i);
+    double v = sm_ld(d, x, mask, off + i, i, mo);
     mx = v > mx ? v : mx;
   }
   for (int j = 0; j < NM_LANES; j++) mx = m[j] > mx ? m[j] : mx;
@@ -107,13 +133,13 @@ static void sm_row(const knorm_softmax *d, const void *x, void *y,
   i = 0;
   for (; i + NM_LANES <= n; i += NM_LANES)
     for (int j = 0; j < NM_LANES; j++) {
-      double e = nm_exp(dt, kld_f64(dt, x, off + i + j) - mx);
+      double e = nm_exp(dt, sm_ld(d, x, mask, off + i + j, i + j, mo) - mx);
       if (keep && !d->log) kst_f64(dt, y, off + i + j, e);
       acc[j] += e;
     }
   double sum = 0;
   for (; i < n; i++) {
-    double e = nm_exp(dt, kld_f64(dt, x, off + i) - mx);
+    double e = nm_exp(dt, sm_ld(d, x, mask, off + i, i, mo) - mx);
     if (keep && !d->log) kst_f64(dt, y, off + i, e);
     sum += e;
   }
@@ -122,20 +148,21 @@ static void sm_row(const knorm_softmax *d, const void *x, void *y,
   if (d->log) {
     double ls = nm_log(dt, sum);
     for (i = 0; i < n; i++)
-      kst_f64(dt, y, off + i, (kld_f64(dt, x, off + i) - mx) - ls);
+      kst_f64(dt, y, off + i, (sm_ld(d, x, mask, off + i, i, mo) - mx) - ls);
   } else if (keep) {
     for (i = 0; i < n; i++)
       kst_f64(dt, y, off + i, kld_f64(dt, y, off + i) / sum);
   } else {
     for (i = 0; i < n; i++)
-      kst_f64(dt, y, off + i, nm_exp(dt, kld_f64(dt, x, off + i) - mx) / sum);
+      kst_f64(dt, y, off + i,
+              nm_exp(dt, sm_ld(d, x, mask, off + i, i, mo) - mx) / sum);
   }
 }
 
 /* |w| <= KNORM_COLS adjacent rows starting at |off|, each |len| elements
- * |inner| apart: vectorised across the rows. */
-static void sm_cols(const knorm_softmax *d, const void *x, void *y,
-                    int64_t off, int64_t w) {
+ * |inner| apart, mask offsets mo[j]: vectorised across the rows. */
+static void sm_cols(const knorm_softmax *d, const void *x, const void *mask,
+                    void *y, int64_t off, int64_t w, const int64_t *mo) {
   int dt = d->dtype;
   int64_t len = d->len, st = d->inner;
   int keep = dt == KM_F32 || dt == KM_F64;
@@ -143,12 +170,13 @@ static void sm_cols(const knorm_softmax *d, const void *x, void *y,
   for (int64_t j = 0; j < w; j++) m[j] = -INFINITY, s[j] = 0.0;
   for (int64_t k = 0; k < len; k++)
     for (int64_t j = 0; j < w; j++) {
-      double v = kld_f64(dt, x, off + k * st + j);
+      double v = sm_ld(d, x, mask, off + k * st + j, k, mo[j]);
       m[j] = v > m[j] ? v : m[j];
     }
   for (int64_t k = 0; k < len; k++)
     for (int64_t j = 0; j < w; j++) {
-      double e = nm_exp(dt, kld_f64(dt, x, off + k * st + j) - m[j]);
+      double e = nm_exp(dt, sm_ld(d, x, mask, off + k * st + j, k, mo[j]) -
+                                m[j]);
       if (keep && !d->log) kst_f64(dt, y, off + k * st + j, e);
       s[j] += e;
     }
@@ -157,14 +185,15 @@ static void sm_cols(const knorm_softmax *d, const void *x, void *y,
     for (int64_t k = 0; k < len; k++)
       for (int64_t j = 0; j < w; j++) {
         int64_t o = off + k * st + j;
-        kst_f64(dt, y, o, (kld_f64(dt, x, o) - m[j]) - s[j]);
+        kst_f64(dt, y, o, (sm_ld(d, x, mask, o, k, mo[j]) - m[j]) - s[j]);
       }
     return;
   }
   for (int64_t k = 0; k < len; k++)
     for (int64_t j = 0; j < w; j++) {
       int64_t o = off + k * st + j;
-      double e = keep ? kld_f64(dt, y, o) : nm_exp(dt, kld_f64(dt, x, o) - m[j]);
+      double e = keep ? kld_f64(dt, y, o)
+                      : nm_exp(dt, sm_ld(d, x, mask, o, k, mo[j]) - m[j]);
       kst_f64(dt, y, o, e / s[j]);
     }
 }
@@ -172,18 +201,27 @@ static void sm_cols(const knorm_softmax *d, const void *x, void *y,
 KSIG(k_norm_softmax) {
   const knorm_softmax *d = desc_;
   const void *x = kptr(d->x, arena, weights);
+  const void *mask = d->has_mask ? kptr(d->mask, arena, weights) : x;
   void *y = kptr(d->y, arena, weights);
   int64_t u0, u1;
   nm_units(d->units, d->tasks, task_begin, task_end, &u0, &u1);
   if (d->inner == 1) {
-    for (int64_t u = u0; u < u1; u++) sm_row(d, x, y, u * d->len);
+    for (int64_t u = u0; u < u1; u++)
+      sm_row(d, x, mask, y, u * d->len,
+             d->has_mask ? sm_moff(d->odims, d->ostr, d->orank, u) : 0);
     return;
   }
   int64_t blocks = (d->inner + KNORM_COLS - 1) / KNORM_COLS;
   for (int64_t u = u0; u < u1; u++) {
     int64_t o = u / blocks, j0 = (u % blocks) * KNORM_COLS;
     int64_t w = d->inner - j0 < KNORM_COLS ? d->inner - j0 : KNORM_COLS;
-    sm_cols(d, x, y, o * d->len * d->inner + j0, w);
+    int64_t mo[KNORM_COLS] = {0};
+    if (d->has_mask) {
+      int64_t base = sm_moff(d->odims, d->ostr, d->orank, o);
+      for (int64_t j = 0; j < w; j++)
+        mo[j] = base + sm_moff(d->idims, d->istr, d->irank, j0 + j);
+    }
+    sm_cols(d, x, mask, y, o * d->len * d->inner + j0, w, mo);
   }
 }
 

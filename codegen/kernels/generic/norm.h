@@ -20,12 +20,24 @@
 /* k_norm_softmax: x and y are [outer, len, inner]; every (o, i) is a row
  * of |len| elements |inner| apart, normalised to exp(x - max) / sum (or,
  * |log|, x - max - log(sum)).  A unit is one row when inner == 1, else
- * KNORM_COLS adjacent rows (o, i..i+KNORM_COLS); units split into tasks. */
+ * KNORM_COLS adjacent rows (o, i..i+KNORM_COLS); units split into tasks.
+ *
+ * |has_mask| (float32 only): the row is x + mask, each sum rounded to
+ * float as a separate Add step would (the planner's fuse-softmax-mask,
+ * docs/fusion.md).  mask broadcasts over x: element (o, k, i) reads
+ * mask[moff(o, odims, ostr) + k * lstr + moff(i, idims, istr)], where
+ * moff unravels an index over the outer (inner) dims of x and sums the
+ * mask's strides (0 on broadcast dims). */
+#define KNORM_MASK_RANK 8
 typedef struct knorm_softmax {
-  kbuf x, y;
+  kbuf x, y, mask;
   int32_t dtype, log;
+  int32_t has_mask, orank, irank, pad_;
   int64_t outer, len, inner;
   int64_t units, tasks;
+  int64_t lstr;
+  int64_t odims[KNORM_MASK_RANK], ostr[KNORM_MASK_RANK];
+  int64_t idims[KNORM_MASK_RANK], istr[KNORM_MASK_RANK];
 } knorm_softmax;
 
 /* k_norm_layer: x and y are [outer, len]; each row gets

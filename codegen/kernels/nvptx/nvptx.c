@@ -175,3 +175,74 @@ GSIG(g_copy) {
   int64_t i = (int64_t)simt_bid_x() * simt_ntid() + simt_tid();
   if (i < d->bytes) dst[i] = src[i];
 }
+
+/* g_qconv_mma (nvptx.h): the product of g_qconv on the tensor cores.  The
+ * block (GM_THREADS = 4 warps) computes GM_TP output pixels x one 16-
+ * channel packed block; warp w owns pixel rows 16w..16w+15 of the tile and
+ * both 8-channel halves.  Staging is g_qconv's: per chunk of GM_KC
+ * 4-groups, activations as[kk][pixel] and weights ws[kk][channel] (words
+ * of 4 K-consecutive bytes, the low byte first, which is also the byte
+ * order of an mma fragment register).  One mma k-step covers 8 4-groups
+ * (K = 32), so with g = lane / 4, t = lane % 4 and the step's first
+ * 4-group s (simt.h's fragment layout):
+ *   a = as[s+t][16w+g], as[s+t][16w+g+8], as[s+4+t][16w+g],
+ *       as[s+4+t][16w+g+8];
+ *   b = ws[s+t][8h+g], ws[s+4+t][8h+g] for channel half h.
+ * Σa_u (has_corr) is one more mma per k-step with B all ones: every
+ * column of its result holds its row's sum, so each lane gets the sums of
+ * exactly its two output rows (no shuffles).  Epilogue as g_qconv: lane
+ * value c[i] is pixel 16w+g (+8 for i >= 2), channel 8h+2t+(i & 1). */
+GSIG(g_qconv_mma) {
+  const k_q8_desc *d = desc_;
+  SIMT_SHARED(uint32_t, as, GM_KC * GM_TP); /* [kk][pixel] */
+  SIMT_SHARED(uint32_t, ws, GM_KC * 16);    /* [kk][channel] */
+  const uint8_t *x = kptr(d->x, arena, weights);
+  const uint8_t *w = kptr(d->w, arena, weights);
+  const int32_t *bias = kptr(d->bias, arena, weights);
+  const int32_t *corr = d->has_corr ? kptr(d->corr, arena, weights) : NULL;
+  const float *mult =
+      d->op != KQ8_INTEGER ? kptr(d->mult, arena, weights) : NULL;
+  uint8_t *y = kptr(d->y, arena, weights);
+  const uint32_t tid = simt_tid(), wp = tid / SIMT_WARP;
+  const uint32_t gq = tid % SIMT_WARP / 4, tq = tid % 4;
+  const int64_t pix0 = (int64_t)simt_bid_x() * GM_TP;
+  const int64_t g = simt_bid_y() / d->nb, b = simt_bid_y() % d->nb;
+  const int64_t k4n = d->kp / 4;
+  const uint8_t *wb = w + (g * d->nb + b) * d->kp * 16;
+  const uint32_t ones[2] = {0x01010101u, 0x01010101u};
+  uint32_t acc[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, sum[4] = {0, 0, 0, 0};
+  for (int64_t kc = 0; kc < k4n; kc += GM_KC) {
+    for (uint32_t r = 0; r < GM_KC * 16 / GM_THREADS; r++) {
+      uint32_t idx = tid + GM_THREADS * r, v = 0;
+      int64_t k4 = kc + idx / 16;
+      if (k4 < k4n) memcpy(&v, wb + k4 * 64 + idx % 16 * 4, 4);
+      ws[idx] = v;
+    }
+    for (uint32_t r = 0; r < GM_KC * GM_TP / GM_THREADS; r++) {
+      uint32_t idx = tid + GM_THREADS * r;
+      as[idx] = gq_load_a(d, x, pix0 + idx % GM_TP, kc + idx / GM_TP, g);
+    }
+    simt_sync();
+    for (uint32_t s = 0; s < GM_KC; s += 8) {
+      const uint32_t *ap = as + (s + tq) * GM_TP + 16 * wp + gq;
+      const uint32_t a[4] = {ap[0], ap[8], ap[4 * GM_TP], ap[4 * GM_TP + 8]};
+      for (uint32_t h = 0; h < 2; h++) {
+        const uint32_t *bp = ws + (s + tq) * 16 + 8 * h + gq;
+        const uint32_t bf[2] = {bp[0], bp[4 * 16]};
+        simt_mma_us(acc[h], a, bf, acc[h]);
+      }
+      if (corr) simt_mma_us(sum, a, ones, sum);
+    }
+    simt_sync();
+  }
+  for (uint32_t h = 0; h < 2; h++)
+    for (uint32_t i = 0; i < 4; i++) {
+      const int64_t pix = pix0 + 16 * wp + gq + (i >= 2 ? 8 : 0);
+      const int64_t c = b * 16 + 8 * h + 2 * tq + (i & 1);
+      const int64_t cpos = g * d->nb * 16 + c;
+      if (c >= d->cout_g || pix >= g_q8_pixels(d)) continue;
+      uint32_t a = acc[h][i] + (uint32_t)bias[cpos];
+      if (corr) a += (uint32_t)corr[cpos] * sum[i];
+      gq_store(d, y, mult, pix, g, c, cpos, a);
+    }
+}

@@ -22,6 +22,12 @@
  *              reduced over the 16 channel lanes with warp shuffles.
  *              Epilogue: bias', corr·Σa, then int32 / float / requantised
  *              output (fused ReLU/ReLU6 are the descriptor's qmin/qmax).
+ *  g_qconv_mma the same product on the tensor cores (sm_80+):
+ *              mma.sync m16n8k32 u8 x s8 -> s32, GM_TP pixels x 16
+ *              channels per block of GM_THREADS (4 warps of 16 pixels),
+ *              the same staging, Σa_u by an mma against ones, the same
+ *              epilogue; chosen by codegen/gpu_map.c (cg_gpu_step_for:
+ *              every --sm >= 80 and K >= 32, docs/gpu.md).
  *  g_qconv_dw  depthwise convolution: one thread per output (pixel,
  *              channel), int16 (w - zw) x (a - za) over the valid taps.
  *  g_relayout  NCHW <-> NHWC (k_relayout_desc), one thread per element.
@@ -36,6 +42,10 @@
 #define GQ_TP 32       /* output pixels per block */
 #define GQ_THREADS 128 /* threads per block: 16 channels x 8 pixel rows */
 #define GQ_KC 16       /* 4-groups of K per shared-memory chunk */
+#define GM_TP 64       /* g_qconv_mma: output pixels per block */
+#define GM_THREADS 128 /* 4 warps, 16 pixels each */
+#define GM_KC 16       /* 4-groups of K per chunk: two mma k-steps */
+#define GM_MIN_SM 80   /* mma.sync m16n8k32 int8 needs sm_80 */
 #define GDW_THREADS 128
 #define GEW_THREADS 256 /* one thread per element */
 
@@ -68,6 +78,18 @@ static inline int g_launch_of(const k_q8_desc *d, g_launch *out) {
   if (gx < 1 || gx >= ((int64_t)1 << 31) || gy < 1 || gy >= 65536) return 0;
   out->grid[0] = (uint32_t)gx, out->grid[1] = (uint32_t)gy, out->grid[2] = 1;
   out->block[1] = out->block[2] = 1;
+  return 1;
+}
+
+/* The grid of g_qconv_mma for |d| (not depthwise); 0 as g_launch_of. */
+static inline int g_launch_mma(const k_q8_desc *d, g_launch *out) {
+  int64_t gx = (g_q8_pixels(d) + GM_TP - 1) / GM_TP, gy = d->group * d->nb;
+  if (d->depthwise || gx < 1 || gx >= ((int64_t)1 << 31) || gy < 1 ||
+      gy >= 65536)
+    return 0;
+  out->grid[0] = (uint32_t)gx, out->grid[1] = (uint32_t)gy, out->grid[2] = 1;
+  out->block[0] = GM_THREADS, out->block[1] = out->block[2] = 1;
+  out->smem = (GM_KC * GM_TP + GM_KC * 16) * 4;
   return 1;
 }
 

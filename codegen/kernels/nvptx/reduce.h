@@ -32,7 +32,8 @@
 #define GP_SMEM (GP_THREADS / 32 * 4) /* the warps' partial results */
 
 static inline int g_softmax_takes(const knorm_softmax *d) {
-  return d->dtype == 1 && d->inner == 1 && !d->log;
+  /* A fused mask (has_mask) runs on the task grid's generic template. */
+  return d->dtype == 1 && d->inner == 1 && !d->log && !d->has_mask;
 }
 
 static inline int g_gpool_takes(const k_pool_desc *d) {

@@ -14,9 +14,24 @@
  * work from the block and thread indices.  Only x is used for threads;
  * blocks use x and y.
  *
- * Shuffles take a full warp (mask 0xffffffff): every template calls them
- * with all 32 lanes of a warp converged, and the emulator reports a
- * shuffle that some lane of the warp never reaches.
+ * Shuffles and mma.sync take a full warp (mask 0xffffffff / .aligned):
+ * every template calls them with all 32 lanes of a warp converged, and the
+ * emulator reports one that some lane of the warp never reaches.
+ *
+ * simt_mma_us is mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 (sm_80
+ * and later): D (16x8, s32) = A (16x32, u8, row-major) x B (32x8, s8,
+ * column-major) + C, wrapping mod 2^32 (no .satfinite).  Each lane holds
+ * fragments as the PTX ISA lays them out (9.7.14.5, "Matrix Fragments for
+ * mma.m16n8k32", .u8/.s8), with g = lane / 4 and t = lane % 4 and the
+ * lowest byte of a register holding the lowest-numbered element:
+ *   A: a[0] = A[g][4t..4t+3],     a[1] = A[g+8][4t..4t+3],
+ *      a[2] = A[g][16+4t..+3],    a[3] = A[g+8][16+4t..+3];
+ *   B: b[0] = B[4t..4t+3][g],     b[1] = B[16+4t..16+4t+3][g];
+ *   C, D: c[0], c[1] = C[g][2t], C[g][2t+1]; c[2], c[3] = C[g+8][2t],
+ *      C[g+8][2t+1].
+ * (Formulas: A row g for a_i with i < 4 or 8 <= i < 12, else g+8; column
+ * 4t + (i & 3), +16 for i >= 8.  B row 4t + (i & 3), +16 for i >= 4,
+ * column g.  C row g for c_0, c_1, else g+8; column 2t + (i & 1).)
  */
 #ifndef INGOT_SIMT_H
 #define INGOT_SIMT_H
@@ -57,6 +72,19 @@ static inline uint32_t simt_dp4a_us(uint32_t a, uint32_t b, uint32_t c) {
   __asm__("dp4a.u32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
   return d;
 }
+/* d = A·B + c, one m16n8k32 u8 x s8 tile per warp (layout above).  The
+ * asm is volatile and the bitcode is compiled with -fconvergent-functions
+ * (codegen/CMakeLists.txt), so LLVM neither drops nor moves it into
+ * divergent code. */
+static inline void simt_mma_us(uint32_t d[4], const uint32_t a[4],
+                               const uint32_t b[2], const uint32_t c[4]) {
+  __asm__ volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0, %1, %2, %3}, "
+      "{%4, %5, %6, %7}, {%8, %9}, {%10, %11, %12, %13};"
+      : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]),
+        "r"(c[0]), "r"(c[1]), "r"(c[2]), "r"(c[3]));
+}
 /* |n| elements of |T| in the block's shared memory, as a generic pointer. */
 #define SIMT_SHARED(T, name, n)                                  \
   static __attribute__((address_space(3))) T name##_smem_[n];    \
@@ -70,6 +98,8 @@ uint32_t simt_emu_bid(int axis);
 void simt_emu_sync(void);
 uint32_t simt_emu_shfl(uint32_t v, uint32_t lane, int xor_mode);
 void *simt_emu_shared(uint32_t bytes);
+void simt_emu_mma(uint32_t d[4], const uint32_t a[4], const uint32_t b[2],
+                  const uint32_t c[4]);
 
 static inline uint32_t simt_tid(void) { return simt_emu_tid(); }
 static inline uint32_t simt_ntid(void) { return simt_emu_ntid(); }
@@ -88,6 +118,12 @@ static inline uint32_t simt_dp4a_us(uint32_t a, uint32_t b, uint32_t c) {
     c += (uint32_t)((int32_t)(uint8_t)(a >> (8 * i)) *
                     (int32_t)(int8_t)(uint8_t)(b >> (8 * i)));
   return c;
+}
+/* The warp's lanes exchange fragments in the emulator (a scheduling
+ * point, like a shuffle). */
+static inline void simt_mma_us(uint32_t d[4], const uint32_t a[4],
+                               const uint32_t b[2], const uint32_t c[4]) {
+  simt_emu_mma(d, a, b, c);
 }
 /* Every thread of a block declares the same shared arrays in the same
  * order, so the emulator hands each the same block-local address. */

@@ -197,9 +197,16 @@ ingot_status ingot_session_create_on(ingot_engine *engine,
 /* For INGOT_DEVICE_CUDA sessions: the code they run ("cubin sm_80", "PTX
  * sm_80 (JIT)"); NULL for CPU sessions.  A CUDA session without the
  * driver fails to create with FAILED_PRECONDITION saying why, and CPU
- * sessions still work; CUDA sessions do not profile or keep tensors yet
- * (UNIMPLEMENTED). */
+ * sessions still work; CUDA sessions profile step times with CUDA events
+ * (no hardware counters) and do not keep tensors yet (UNIMPLEMENTED). */
 const char *ingot_session_device_code(const ingot_session *session);
+/* CUDA sessions: |on| = 1 captures the steps' kernel launches into a CUDA
+ * Graph at the next run and replays it on later runs (the input and
+ * output copies stay outside the graph); 0 launches step by step again.
+ * Profiled runs always launch step by step, with events between the
+ * steps.  INVALID_ARGUMENT on a CPU session; FAILED_PRECONDITION when the
+ * driver has no graphs. */
+ingot_status ingot_session_set_cuda_graph(ingot_session *session, int on);
 
 /* Copies |data| (|nbytes| bytes, the model's layout) into input |index|.
  * |dtype| is the input's own dtype or INGOT_FLOAT32 (converted).  Wrong

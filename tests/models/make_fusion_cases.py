@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Small models for the planner fusions fuse-softmax-mask, fold-concat and
+in-place (codegen/plan_fuse_softmax.c, plan_fuse_concat.c,
+plan_fuse_inplace.c; docs/fusion.md): each
+form that must fuse and near misses that must not.  CTest
+engine_fusion_cases runs fusion_engines.py on them with the expected
+number of each fusion (expect=), and compares the fused engine with the
+unfused one and with the reference.
+
+usage: make_fusion_cases.py OUTDIR
+Writes OUTDIR/NAME.onnx and OUTDIR/specs.txt, one fusion_engines.py SPEC
+per line (NAME=PATH:random=2:expect=...).  Deterministic.
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = sys.argv[1]
+os.makedirs(OUT, exist_ok=True)
+rng = np.random.default_rng(11)
+H, S, DK = 4, 16, 8
+
+
+class G:
+    def __init__(self):
+        self.nodes, self.inits, self.inputs, self.outputs, self.n = [], [], [], [], 0
+
+    def name(self, p):
+        self.n += 1
+        return "%s%d" % (p, self.n)
+
+    def c(self, a):
+        nm = self.name("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(a, np.float32), nm))
+        return nm
+
+    def inp(self, nm, dims):
+        if any(i.name == nm for i in self.inputs):
+            return nm
+        self.inputs.append(helper.make_tensor_value_info(nm, TensorProto.FLOAT, dims))
+        return nm
+
+    def op(self, op, *ins, **attrs):
+        o = self.name("t")
+        self.nodes.append(helper.make_node(op, list(ins), [o], name=self.name(op.lower()),
+                                           **attrs))
+        return o
+
+    def out(self, t):
+        self.outputs.append(helper.make_tensor_value_info(t, TensorProto.FLOAT, None))
+
+    def save(self, name):
+        g = helper.make_graph(self.nodes, name, self.inputs, self.outputs, self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 8
+        path = os.path.join(OUT, name + ".onnx")
+        with open(path, "wb") as f:
+            f.write(m.SerializeToString())
+        return path
+
+
+def w(*dims, scale=0.5):
+    return rng.standard_normal(dims).astype(np.float32) * scale
+
+
+def causal(shape):
+    m = np.triu(np.full((S, S), -1e4, np.float32), 1)
+    return m.reshape(shape)
+
+
+def attention(mask, scale="mul", axis=-1, leak=False, second_reader=False, g=None):
+    """x [1,H,S,DK] as Q; scores = Q·Kᵀ scaled, + mask, Softmax, · V."""
+    g = g or G()
+    q = g.inp("input", [1, H, S, DK])
+    s = g.op("MatMul", q, g.c(w(1, H, DK, S)))
+    s = g.op("Mul", s, g.c(0.35)) if scale == "mul" else g.op("Div", s, g.c(2.83))
+    if mask == "input":
+        m = g.inp("mask", [1, 1, S, S])
+    elif mask == "padding":
+        m = g.c(np.where(np.arange(S) >= 12, -1e4, 0.0).reshape(1, 1, 1, S))
+    elif mask == "per_head":
+        m = g.c(w(1, H, S, 1, scale=2.0))
+    else:
+        m = g.c(causal((S, S)))
+    s = g.op("Add", s, m)
+    if leak:
+        g.out(s)
+    p = g.op("Softmax", s, axis=axis)
+    if second_reader:
+        p = g.op("Add", p, g.op("Relu", s))
+    y = g.op("MatMul", p, g.c(w(1, H, S, DK)))
+    g.out(y)
+    return g
+
+
+def concat(kind, g=None):
+    """x [1,S,DK]; two products concatenated (axis 1 unless the case says
+    otherwise), then one more product so the concat output is inner."""
+    g = g or G()
+    x = g.inp("input", [1, S, DK])
+    a = g.op("Relu", g.op("MatMul", x, g.c(w(DK, DK))))
+    b = g.op("MatMul", x, g.c(w(DK, DK)))
+    if kind == "seq":
+        c = g.op("Concat", a, b, axis=1)
+    elif kind == "nested":
+        inner = g.op("Concat", a, b, axis=-2)
+        c = g.op("Concat", inner, g.op("Sigmoid", g.op("MatMul", x, g.c(w(DK, DK)))),
+                 axis=1)
+    elif kind == "last_axis":
+        c = g.op("Concat", a, b, axis=2)
+    elif kind == "graph_input":
+        c = g.op("Concat", a, x, axis=1)
+    elif kind == "twice":
+        c = g.op("Concat", a, a, b, axis=1)
+    elif kind == "also_read":  # a slice that another node reads later
+        c = g.op("Concat", a, b, axis=1)
+        g.out(g.op("Tanh", a))
+    y = g.op("MatMul", c, g.c(w(2 * DK if kind == "last_axis" else DK, 4)))
+    g.out(y)
+    return g
+
+
+def inplace(kind, g=None):
+    """x [1,S,DK]; a = Relu(x·W1), b = x·W2, c = a + b, then c·W3."""
+    g = g or G()
+    x = g.inp("input", [1, S, DK])
+    a = g.op("Relu", g.op("MatMul", x, g.c(w(DK, DK))))
+    b = g.op("MatMul", x, g.c(w(DK, DK)))
+    if kind == "graph_input":
+        b = x
+    c = g.op("Add", a, b)
+    if kind == "chain":  # Tanh over a, Sub (its Sigmoid epilogue) over c, Mul
+        # over that: each in place
+        c = g.op("Mul", g.op("Sigmoid", g.op("Sub", c, g.op("Tanh", a))),
+                 g.op("MatMul", x, g.c(w(DK, DK))))
+    y = g.op("MatMul", c, g.c(w(DK, 4)))
+    g.out(y)
+    if kind in ("later_reader", "graph_input"):
+        g.out(g.op("MatMul", a, g.c(w(DK, 4))))
+        if kind == "later_reader":
+            g.out(g.op("MatMul", b, g.c(w(DK, 4))))
+    return g
+
+
+def several(make, *kinds):
+    """One model holding each form |make| builds, side by side."""
+    g = G()
+    for k in kinds:
+        make(*k, g=g) if isinstance(k, tuple) else make(k, g=g)
+    return g
+
+
+# Several forms per model keep the test short (two builds per model).
+cases = [
+    # causal [S,S] after Mul, padding [1,1,1,S] after Div, a graph input
+    # [1,1,S,S], a per-head [1,H,S,1] mask with Softmax over axis 2
+    ("attn_masks", several(attention, ("causal",), ("padding", "div"),
+                           ("input",), ("per_head", "mul", 2)),
+     "fuse-softmax-mask#4"),
+    # near misses: the masked scores are a graph output / have another reader
+    ("attn_mask_misses", several(
+        lambda k, g: attention("causal", leak=k == "leak", second_reader=k == "shared", g=g),
+        "leak", "shared"), "fuse-softmax-mask#0"),
+    # concat over the sequence axis, nested (2), a slice read again later
+    ("concats", several(concat, "seq", "nested", "also_read"), "fold-concat#4"),
+    # near misses: strided slices, a graph input, one input twice
+    ("concat_misses", several(concat, "last_axis", "graph_input", "twice"),
+     "fold-concat#0"),
+    # one Add; Tanh, Add, Sub (its Sigmoid epilogue), Mul in a chain
+    ("inplace", several(inplace, "add", "chain"), "in-place#5"),
+    # near misses: both inputs read later; the other input a graph input
+    ("inplace_misses", several(inplace, "later_reader", "graph_input"), "in-place#0"),
+]
+with open(os.path.join(OUT, "specs.txt"), "w") as f:
+    for name, g, expect in cases:
+        f.write("%s=%s:random=1:expect=%s\n" % (name, g.save(name), expect))
+print("wrote %d models to %s" % (len(cases), OUT))

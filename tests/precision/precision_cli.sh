@@ -9,7 +9,9 @@
 # table with its reasons lands in BUILD_INFO (ingot inspect), and
 # --sensitivity-report writes a CSV and an SVG that parse.  An unreachable
 # target stops the build with the best figure and the fallback list, unless
-# --best-effort.  About 45 s under ASan on an idle machine.
+# --best-effort.  Each --accuracy-target build also builds and times two
+# engines (the measured fallback latency): 92 s in the normal build and
+# about 245 s under ASan on a loaded machine.
 # usage: precision_cli.sh INGOT PYTHON MODELS TMPDIR
 set -u
 ingot=$1 py=$2 models=$3 tmp=$4

@@ -37,6 +37,9 @@ def check(cond, what):
 def main():
     ingot, tmp = sys.argv[1], sys.argv[2]
     os.makedirs(tmp, exist_ok=True)
+    # every helper of peers.py runs the binary under test (CI has only the
+    # ASan build, not build/bin/ingot)
+    peers.INGOT = ingot
 
     r = subprocess.run(["bash", os.path.join(ROOT, "bench", "run"), "--help"],
                        capture_output=True, text=True)

@@ -223,11 +223,12 @@ K_INLINE ki16 mmq_saturate16(kf16 v, int32_t zp, int32_t lo, int32_t hi) {
   kf16 x = (kf16)rb;
   float flo = (float)(lo - zp), fhi = (float)(hi - zp);
   ki16 below = x < flo, above = x > fhi, nan = v != v;
-  ki16 t = __builtin_convertvector(x, ki16);
-  /* lanes outside [flo, fhi] (incl. NaN, whose conversion is
-   * meaningless) take their bound or 0 before adding the zero point */
+  /* lanes outside [flo, fhi] (incl. NaN) take their bound or 0 before
+   * adding the zero point; they are zeroed before the conversion, which
+   * is only defined for floats an int32 holds */
   ki16 keep = ~(below | above | nan);
-  t = (t & keep) | (below & (lo - zp)) | (above & (hi - zp));
+  ki16 t = __builtin_convertvector((kf16)((ku16)x & (ku16)keep), ki16);
+  t = t | (below & (lo - zp)) | (above & (hi - zp));
   return t + zp;
 }
 

@@ -62,6 +62,10 @@ ingot_status cg_emit(cg_lower_ctx *ctx, const cg_step *step);
 /* The epilogue the planner gave the node being lowered (plan_fuse.c; n = 0
  * when none): a float32 step copies it into its descriptor's |epi|. */
 const kepi *cg_epilogue(const cg_lower_ctx *ctx);
+/* A folded Transpose's view (plan_fuse_transpose.c): true and its element
+ * strides in |st| (IR_MAX_RANK of them) when tensor |t| is a permuted view
+ * of its place; false when it is stored contiguously. */
+bool cg_tensor_strides(const cg_lower_ctx *ctx, ir_tensor_id t, int64_t *st);
 /* A MatMul's fused bias (a constant row of N values), or 0. */
 ir_tensor_id cg_fused_bias(const cg_lower_ctx *ctx);
 /* A Softmax's fused mask Add (plan_fuse_softmax.c): false when none, else

@@ -322,8 +322,37 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
     d.a_bs[q] = d.a_mat[q] * d.m * d.k;
     d.b_bs[q] = d.b_mat[q] * d.k * d.n;
   }
-  /* A float product whose B has no batch: A's batch is more rows. */
-  if (kind == KMM_F32 && rbb == 0 && rab > 0) {
+  /* A folded Transpose (plan_fuse_transpose.c) leaves A, B or Y a
+   * permuted view of its place: its rows, columns and batch dims walk
+   * other strides.  The planner folds only into operands of rank >= 2. */
+  int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK], sy[IR_MAX_RANK];
+  bool stra = cg_tensor_strides(ctx, n->in[0], sa);
+  bool strb = cg_tensor_strides(ctx, n->in[ib], sb);
+  bool stry = cg_tensor_strides(ctx, n->out[0], sy);
+  if ((stra && as->rank < 2) || (strb && bs->rank < 2) ||
+      (stry && ty->shape.rank != R + 2))
+    return ir_node_error(n, INGOT_INTERNAL,
+                         "a strided operand of rank below 2");
+  if (stra) {
+    d.a_rs = sa[as->rank - 2];
+    d.a_cs = sa[as->rank - 1];
+    for (int q = R - rab; q < R; q++)
+      d.a_bs[q] = d.a_mat[q] ? sa[q - (R - rab)] : 0;
+  }
+  if (strb) {
+    d.b_rs = sb[bs->rank - 2];
+    d.b_cs = sb[bs->rank - 1];
+    for (int q = R - rbb; q < R; q++)
+      d.b_bs[q] = d.b_mat[q] ? sb[q - (R - rbb)] : 0;
+  }
+  if (stry) {
+    d.y_rs = sy[R];
+    d.y_cs = sy[R + 1];
+    for (int q = 0; q < R; q++) d.y_bs[q] = sy[q];
+  }
+  /* A float product whose B has no batch: A's batch is more rows (when A
+   * and Y are contiguous). */
+  if (kind == KMM_F32 && rbb == 0 && rab > 0 && !stra && !stry) {
     d.m *= yrun;
     d.nbdim = 0;
   }
@@ -336,6 +365,9 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
   d.a = va.buf;
   d.y = vy.buf;
   if (kind != KMM_F32 && bs->rank == 2 && tb->role == IR_ROLE_CONSTANT) {
+    if (stra || stry) /* the packed templates read A and Y contiguously */
+      return ir_node_error(n, INGOT_INTERNAL,
+                           "a strided operand of a packed int8 product");
     bool handled = false;
     INGOT_RETURN_IF_ERROR(lower_q8_product(ctx, n, kind, &d, yrun, &handled));
     if (handled) return NULL;
@@ -537,7 +569,10 @@ ingot_status cg_lower_matmul(cg_lower_ctx *ctx, ir_node_id nid) {
   case IR_OP_MATMUL_INTEGER:
   case IR_OP_QLINEAR_MATMUL: {
     bool amx = false; /* AMX hook: lower_amx.c takes what it can */
-    INGOT_RETURN_IF_ERROR(cg_amx_lower_matmul(ctx, n, &amx));
+    int64_t st[IR_MAX_RANK]; /* not a folded Transpose's view (strides) */
+    bool strided = cg_tensor_strides(ctx, n->in[0], st) ||
+                   cg_tensor_strides(ctx, n->out[0], st);
+    if (!strided) INGOT_RETURN_IF_ERROR(cg_amx_lower_matmul(ctx, n, &amx));
     if (amx) return NULL;
     return lower_product(ctx, n,
                          n->op == IR_OP_QLINEAR_MATMUL ? KMM_QLINEAR

@@ -64,6 +64,34 @@ bool cg_fused_mask(const cg_lower_ctx *ctx, ir_tensor_id *scores,
   *mask = ctx->fz.mask_m[ctx->node];
   return true;
 }
+bool cg_tensor_strides(const cg_lower_ctx *ctx, ir_tensor_id t,
+                       int64_t *st) {
+  if (!t || !ctx->fz.tstride || !ctx->fz.tstride[t].on) return false;
+  memcpy(st, ctx->fz.tstride[t].st, sizeof ctx->fz.tstride[t].st);
+  return true;
+}
+
+/* Only the products read the strides of a folded Transpose's view
+ * (plan_fuse_transpose.c), and the one elementwise step that writes a view
+ * in its place's order; any other step touching one is a planner bug. */
+static ingot_status check_strided(const cg_lower_ctx *ctx, const ir_node *n) {
+  if (n->op == IR_OP_MATMUL || n->op == IR_OP_MATMUL_INTEGER ||
+      n->op == IR_OP_QLINEAR_MATMUL)
+    return NULL;
+  int64_t st[IR_MAX_RANK];
+  for (int k = 0; k < n->n_in + n->n_out; k++) {
+    ir_tensor_id t = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+    if (k >= n->n_in && t && ctx->fz.tstride[t].flat == ctx->node)
+      continue; /* an elementwise step writes it in its place's order */
+    if (cg_tensor_strides(ctx, t, st))
+      return ir_node_error(n, INGOT_INTERNAL,
+                           "tensor '%s' is a strided view (fold-transpose) "
+                           "that this op cannot read",
+                           ctx->g->tensors[t].name);
+  }
+  return NULL;
+}
+
 const cg_target *cg_target_of(const cg_lower_ctx *ctx) {
   return &ctx->plan->target;
 }
@@ -506,7 +534,8 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
     /* A node another step computes (plan_fuse.c) lowers to nothing; its
      * outputs are complete by the last step so far. */
     bool fused = ctx.fz.skip[nid];
-    if (!fused) s = fn(&ctx, nid);
+    if (!fused) s = check_strided(&ctx, n);
+    if (!fused && !s) s = fn(&ctx, nid);
     for (int k = 0; !s && (p->n_steps > before || (fused && p->n_steps)) &&
                     k < n->n_out;
          k++)

@@ -33,6 +33,16 @@ typedef struct cg_plan {
   uint32_t n_map;
 } cg_plan;
 
+/* Element strides of a tensor that a folded Transpose leaves as a
+ * permuted view of its place (plan_fuse_transpose.c): element (i0, i1, ...)
+ * is at i0*st[0] + i1*st[1] + ...; on = 0: stored contiguously.  |flat|:
+ * the elementwise node that writes it in its place's order (0: none). */
+typedef struct cg_tstride {
+  int32_t on;
+  uint32_t flat;
+  int64_t st[IR_MAX_RANK];
+} cg_tstride;
+
 /* The planner's fusions (plan_fuse.c, docs/fusion.md), per tensor and per
  * node of the graph after the passes. */
 typedef struct cg_fusion {
@@ -43,6 +53,7 @@ typedef struct cg_fusion {
   kepi *epi;           /* elementwise ops a node's step applies after it */
   ir_tensor_id *bias;  /* MatMul: a constant row added as its C operand */
   ir_tensor_id *mask_x, *mask_m; /* Softmax: reads mask_x + mask_m */
+  cg_tstride *tstride; /* a permuted view's element strides (folded Transpose) */
 } cg_fusion;
 
 /* Fills |f| for |g| (everything off when po->no_fuse); notes each fusion

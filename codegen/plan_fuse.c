@@ -203,6 +203,7 @@ void cg_fusion_release(cg_fusion *f) {
   free(f->canon_off);
   free(f->mask_x);
   free(f->mask_m);
+  free(f->tstride);
   memset(f, 0, sizeof *f);
 }
 
@@ -218,12 +219,13 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
   f->canon_off = calloc(nt ? nt : 1, sizeof *f->canon_off);
   f->mask_x = calloc(nn + 1, sizeof *f->mask_x);
   f->mask_m = calloc(nn + 1, sizeof *f->mask_m);
+  f->tstride = calloc(nt ? nt : 1, sizeof *f->tstride);
   uint32_t *uses = calloc(nt, sizeof *uses);
   ir_node_id *reader = calloc(nt, sizeof *reader);
   ir_node_id *writer = calloc(nt, sizeof *writer);
   if (!f->canon || !f->hidden || !f->skip || !f->epi || !f->bias ||
-      !f->canon_off || !f->mask_x || !f->mask_m || !uses || !reader ||
-      !writer) {
+      !f->canon_off || !f->mask_x || !f->mask_m || !f->tstride || !uses ||
+      !reader || !writer) {
     free(uses), free(reader), free(writer);
     cg_fusion_release(f);
     return oom();
@@ -240,7 +242,7 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
         reader[n->in[k]] = nid;
       }
   }
-  int n_epi = 0, n_alias = 0, n_mask = 0, n_concat = 0;
+  int n_epi = 0, n_alias = 0, n_mask = 0, n_concat = 0, n_transpose = 0;
   FILE *log = po ? po->log : NULL;
   bool *concat_buf = calloc(nt ? nt : 1, sizeof *concat_buf);
   if (!concat_buf) {
@@ -277,8 +279,15 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
       continue;
     }
 
-    /* An attention mask's Add runs in the Softmax step. */
+    /* A Transpose folds into a product's strides. */
     bool hit = false;
+    if (x->op == IR_OP_TRANSPOSE) {
+      s = cg_fuse_transpose(&st, nid, &hit);
+      n_transpose += hit;
+      continue;
+    }
+
+    /* An attention mask's Add runs in the Softmax step. */
     s = cg_fuse_softmax_mask(&st, nid, &hit);
     n_mask += hit;
     if (s || hit) continue;
@@ -341,12 +350,14 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
     f->canon[t] = r;
     f->canon_off[t] = off;
   }
-  if (log && (n_epi || n_alias || n_mask || n_concat || n_inplace))
+  if (log &&
+      (n_epi || n_alias || n_mask || n_concat || n_inplace || n_transpose))
     fprintf(log,
             "fuse: %d node(s) run in a producer's epilogue, %d reshape(s) "
             "folded, %d mask Add(s) run in a Softmax, %d concat(s) folded, "
-            "%d step(s) in place (--no-fuse turns these off)\n",
-            n_epi, n_alias, n_mask, n_concat, n_inplace);
+            "%d step(s) in place, %d transpose(s) folded (--no-fuse turns "
+            "these off)\n",
+            n_epi, n_alias, n_mask, n_concat, n_inplace, n_transpose);
 done:
   free(uses), free(reader), free(writer);
   if (s) cg_fusion_release(f);

@@ -34,6 +34,11 @@ ingot_status cg_fuse_softmax_mask(cg_fuse_state *st, ir_node_id nid,
  * every other fusion; the caller flattens canon afterwards. */
 ingot_status cg_fuse_concat(cg_fuse_state *st, ir_node_id nid, bool *hit);
 
+/* plan_fuse_transpose.c: Transpose node |nid| emits no step; a product
+ * reads or writes the permuted tensor through strides (cg_tstride); *hit
+ * says whether it did.  In the node loop, after the reshapes before it. */
+ingot_status cg_fuse_transpose(cg_fuse_state *st, ir_node_id nid, bool *hit);
+
 /* plan_fuse_inplace.c: elementwise steps write over an input that dies
  * there (canon); *count says how many.  After the concats, before the
  * chains are flattened. */

@@ -14,12 +14,13 @@ last fusion pass) and `ingot build --no-fuse`, then on the same inputs:
 
 usage: fusion_engines.py INGOT TMP_DIR [--table FILE.md] [--specs FILE] SPEC...
   SPEC  NAME=MODEL[:input=NAME][:shape=DIMS][:file=X.npy][:random=N][:int8]
-             [:expect=KEY#N,KEY#N...]
+             [:exact][:expect=KEY#N,KEY#N...]
         (random inputs are seeded normal floats, or ints in [0, 100) for
         an int64 input, for every input of the model; file= gives the one
         input's file instead; expect= requires exactly N "fuse:" lines of
         the fused build's --verbose log ending in "(KEY)", e.g.
-        expect=fuse-softmax-mask#2,fold-concat#0)
+        expect=fuse-softmax-mask#2,fold-concat#0; exact: float outputs
+        must equal the unfused engine's bit for bit)
 --specs FILE reads more SPECs, one a line.  Prints one line per model; --table writes the markdown rows of
 docs/fusion.md.  Exits 77 (skipped) when numpy is missing.
 """
@@ -46,10 +47,11 @@ def parse_spec(s):
     name, rest = s.split("=", 1)
     parts = rest.split(":")
     spec = {"name": name, "model": parts[0], "input": "input", "shape": None,
-            "file": None, "random": 2, "int8": False, "expect": ""}
+            "file": None, "random": 2, "int8": False, "exact": False,
+            "expect": ""}
     for p in parts[1:]:
-        if p == "int8":
-            spec["int8"] = True
+        if p in ("int8", "exact"):
+            spec[p] = True
         else:
             k, v = p.split("=", 1)
             spec[k] = int(v) if k == "random" else v
@@ -149,6 +151,8 @@ def check_model(np, ingot, tmp, sp):
     else:
         if worst_u > 1e-5:
             fails.append("max rel diff %.3g to the unfused engine" % worst_u)
+        if sp["exact"] and not exact_u:
+            fails.append("not bit-exact with the unfused engine")
         if worst_r > 1e-4:
             fails.append("max rel diff %.3g to the reference" % worst_r)
     row = ("| %s | %s | %d | %d | %s | %s |" % (

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Small models for the planner fusions fuse-softmax-mask, fold-concat and
-in-place (codegen/plan_fuse_softmax.c, plan_fuse_concat.c,
-plan_fuse_inplace.c; docs/fusion.md): each
+"""Small models for the planner fusions fuse-softmax-mask, fold-concat,
+in-place and fold-transpose (codegen/plan_fuse_softmax.c,
+plan_fuse_concat.c, plan_fuse_inplace.c, plan_fuse_transpose.c;
+docs/fusion.md): each
 form that must fuse and near misses that must not.  CTest
 engine_fusion_cases runs fusion_engines.py on them with the expected
 number of each fusion (expect=), and compares the fused engine with the
@@ -31,9 +32,9 @@ class G:
         self.n += 1
         return "%s%d" % (p, self.n)
 
-    def c(self, a):
+    def c(self, a, dtype=np.float32):
         nm = self.name("c")
-        self.inits.append(numpy_helper.from_array(np.asarray(a, np.float32), nm))
+        self.inits.append(numpy_helper.from_array(np.asarray(a, dtype), nm))
         return nm
 
     def inp(self, nm, dims):
@@ -48,8 +49,8 @@ class G:
                                            **attrs))
         return o
 
-    def out(self, t):
-        self.outputs.append(helper.make_tensor_value_info(t, TensorProto.FLOAT, None))
+    def out(self, t, elem=TensorProto.FLOAT):
+        self.outputs.append(helper.make_tensor_value_info(t, elem, None))
 
     def save(self, name):
         g = helper.make_graph(self.nodes, name, self.inputs, self.outputs, self.inits)
@@ -144,6 +145,92 @@ def inplace(kind, g=None):
     return g
 
 
+E = H * DK
+
+
+def heads(g, x, perm=(0, 2, 1, 3)):
+    """x [1,S,E] times a weight, split into heads [1,S,H,DK], transposed."""
+    t = g.op("Reshape", g.op("MatMul", x, g.c(w(E, E))), g.c([1, S, H, DK], np.int64))
+    return g.op("Transpose", t, perm=list(perm))
+
+
+def transpose(kind, g=None):
+    """Attention's head split and merge, and the other forms fold-transpose
+    takes; the comments give the folds each adds."""
+    g = g or G()
+    x = g.inp("input", [1, S, E])
+    if kind == "attention":  # 4: Q, V (0,2,1,3), K (0,2,3,1), merge
+        q, k, v = heads(g, x), heads(g, x, (0, 2, 3, 1)), heads(g, x)
+        p = g.op("Softmax", g.op("Mul", g.op("MatMul", q, k), g.c(0.35)), axis=-1)
+        m = g.op("Transpose", g.op("MatMul", p, v), perm=[0, 2, 1, 3])
+        g.out(g.op("MatMul", g.op("Reshape", m, g.c([1, S, E], np.int64)),
+                   g.c(w(E, 4))))
+    elif kind == "weights":  # 1: A of a product with constant [DK, 4]
+        g.out(g.op("MatMul", heads(g, x), g.c(w(DK, 4))))
+    elif kind == "relu":  # 1: through Relu into a product's A
+        g.out(g.op("MatMul", g.op("Relu", heads(g, x)), g.c(w(1, H, DK, 4))))
+    elif kind == "epilogue":  # 2: A, and a product + Mul + Relu written
+        # through the merge permutation
+        y = g.op("Relu", g.op("Mul", g.op("MatMul", heads(g, x), g.c(w(1, H, DK, DK))),
+                              g.c(0.5)))
+        m = g.op("Reshape", g.op("Transpose", y, perm=[0, 2, 1, 3]),
+                 g.c([1, S, E], np.int64))
+        g.out(g.op("MatMul", m, g.c(w(E, 4))))
+    elif kind == "shared":  # 0: a second reader
+        q = heads(g, x)
+        g.out(g.op("MatMul", q, g.c(w(1, H, DK, S))))
+        g.out(g.op("Relu", q))
+    elif kind == "leak":  # 0: the transposed tensor is a graph output
+        q = heads(g, x)
+        g.out(q)
+        g.out(g.op("MatMul", q, g.c(w(1, H, DK, S))))
+    elif kind == "perm":  # 0: [1,DK,S,H]: neither matrix axis is contiguous
+        g.out(g.op("MatMul", heads(g, x, (0, 3, 1, 2)), g.c(w(H, 4))))
+    elif kind == "product_leak":  # 0: the product's output is also an output
+        y = g.op("MatMul", g.inp("input2", [1, H, S, DK]), g.c(w(1, H, DK, DK)))
+        g.out(y)
+        g.out(g.op("Transpose", y, perm=[0, 2, 1, 3]))
+    return g
+
+
+def transpose_int8(kind, g=None):
+    """The --int8 form: a float Transpose before a QuantizeLinear that feeds
+    QLinearMatMul (k_mm_q8_f), and a uint8 Transpose after one.  Relu of a
+    graph input gives the float tensors (exact in the engine and the
+    reference, so the check is byte for byte)."""
+    g = g or G()
+    u8 = lambda v: g.c(v, np.uint8)
+
+    def quant(t, perm):
+        return g.op("QuantizeLinear", g.op("Transpose", g.op("Relu", t), perm=list(perm)),
+                    g.c(0.02), u8(10))
+    xs = [g.inp("input" if i == 0 else "in%d" % i, [1, S, H, DK]) for i in range(3)]
+    if kind == "attention":  # 4
+        q, k, v = quant(xs[0], (0, 2, 1, 3)), quant(xs[1], (0, 2, 3, 1)), \
+            quant(xs[2], (0, 2, 1, 3))
+        s = g.op("QLinearMatMul", q, g.c(0.02), u8(10), k, g.c(0.02), u8(10),
+                 g.c(0.004), u8(3))
+        o = g.op("QLinearMatMul", s, g.c(0.004), u8(3), v, g.c(0.02), u8(10),
+                 g.c(0.03), u8(7))
+        m = g.op("Transpose", o, perm=[0, 2, 1, 3])
+        g.out(g.op("DequantizeLinear", m, g.c(0.03), u8(7)))
+    elif kind == "leak":  # 0: the quantised tensor is also a graph output
+        q = quant(xs[0], (0, 2, 1, 3))
+        g.out(q, TensorProto.UINT8)
+        k = g.op("QuantizeLinear", g.op("Relu", xs[1]), g.c(0.02), u8(10))
+        s = g.op("QLinearMatMul", q, g.c(0.02), u8(10),
+                 g.op("Transpose", k, perm=[0, 2, 3, 1]), g.c(0.02), u8(10),
+                 g.c(0.004), u8(3))
+        g.out(g.op("DequantizeLinear", s, g.c(0.004), u8(3)))
+    elif kind == "const_b":  # 0: a constant B goes to the packed templates
+        q = quant(xs[2], (0, 2, 1, 3))
+        b = rng.integers(0, 255, (DK, 4)).astype(np.uint8)
+        s = g.op("QLinearMatMul", q, g.c(0.02), u8(10), g.c(b, np.uint8), g.c(0.01),
+                 u8(128), g.c(0.05), u8(100))
+        g.out(g.op("DequantizeLinear", s, g.c(0.05), u8(100)))
+    return g
+
+
 def several(make, *kinds):
     """One model holding each form |make| builds, side by side."""
     g = G()
@@ -172,8 +259,24 @@ cases = [
     ("inplace", several(inplace, "add", "chain"), "in-place#5"),
     # near misses: both inputs read later; the other input a graph input
     ("inplace_misses", several(inplace, "later_reader", "graph_input"), "in-place#0"),
+    # attention (4), A of a constant product, through Relu, A + an
+    # epilogue chain written through the merge: bit-exact with --no-fuse
+    ("transposes", several(transpose, "attention", "weights", "relu", "epilogue"),
+     "fold-transpose#8", ":exact"),
+    # near misses: a second reader, a graph output, a perm whose matrix
+    # axes are both strided, a product whose output is also an output
+    ("transpose_misses", several(transpose, "shared", "leak", "perm", "product_leak"),
+     "fold-transpose#0", ":exact"),
+    # int8 attention: three through QuantizeLinear, the merge written by
+    # k_mm_q8_f; byte for byte with the reference
+    ("transposes_int8", transpose_int8("attention"), "fold-transpose#4", ":int8"),
+    # near misses: the quantised tensor is an output; a constant B (the int8
+    # Transpose of k still folds into the product)
+    ("transpose_int8_misses", several(transpose_int8, "leak", "const_b"),
+     "fold-transpose#1", ":int8"),
 ]
 with open(os.path.join(OUT, "specs.txt"), "w") as f:
-    for name, g, expect in cases:
-        f.write("%s=%s:random=1:expect=%s\n" % (name, g.save(name), expect))
+    for name, g, expect, *flags in cases:
+        f.write("%s=%s:random=1:expect=%s%s\n" % (name, g.save(name), expect,
+                                                   "".join(flags)))
 print("wrote %d models to %s" % (len(cases), OUT))

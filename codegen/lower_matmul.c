@@ -115,7 +115,8 @@ void cg_mm_split(k_mm_desc *d, int64_t nbatch) {
 }
 
 static bool avx512_fits(const k_mm_desc *d) {
-  return d->kind == KMM_F32 && (d->b_panel || d->b_cs == 1) && d->y_cs == 1 &&
+  return d->kind == KMM_F32 && (d->b_panel || d->b_pack || d->b_cs == 1) &&
+         d->y_cs == 1 &&
          (!d->has_c || d->c_cs == 0 || d->c_cs == 1);
 }
 
@@ -147,6 +148,8 @@ ingot_status cg_mm_emit(cg_lower_ctx *ctx, k_mm_desc *d, const char *what) {
       d->kc = min64(d->k, 128);
     }
   }
+  if (d->b_pack) /* kmm_drive's stack block (matmul.h) */
+    d->kc = min64(d->kc, KMM_BPACK / (16 * d->nv));
   const char *kernel = d->kind == KMM_F32 ? "k_mm_f32"
                        : q8f              ? "k_mm_q8_f"
                                           : "k_mm_q8";
@@ -342,6 +345,9 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
   if (strb) {
     d.b_rs = sb[bs->rank - 2];
     d.b_cs = sb[bs->rank - 1];
+    /* Strided columns: vector targets copy B a block at a time. */
+    d.b_pack = kind == KMM_F32 && d.b_cs != 1 &&
+               cg_target_of(ctx)->isa >= CG_ISA_AVX2;
     for (int q = R - rbb; q < R; q++)
       d.b_bs[q] = d.b_mat[q] ? sb[q - (R - rbb)] : 0;
   }

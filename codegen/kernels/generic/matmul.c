@@ -71,7 +71,7 @@ K_INLINE void mm_micro_f32(const k_mm_desc *d, const float *a,
 #if defined(__clang__)
 #pragma clang fp contract(fast)
 #endif
-  const int64_t nv = d->nv, bcs = d->b_panel ? 1 : d->b_cs;
+  const int64_t nv = d->nv, bcs = d->b_panel || d->b_pack ? 1 : d->b_cs;
   kf16 acc[MM_MR_MAX][MM_NV_MAX];
   for (int64_t i = 0; i < rows; i++)
     for (int64_t v = 0; v < nv; v++)
@@ -82,7 +82,7 @@ K_INLINE void mm_micro_f32(const k_mm_desc *d, const float *a,
   for (int64_t p = k0; p < k1; p++, bp += brs) {
     kf16 bv[MM_NV_MAX];
     for (int64_t v = 0; v < nv; v++) /* packed panels are zero-padded */
-      bv[v] = d->b_panel
+      bv[v] = d->b_panel || d->b_pack
                   ? kf16_load(bp + 16 * v)
                   : kf16_load_part(bp + 16 * v * bcs, bcs, cols - 16 * v);
     for (int64_t i = 0; i < rows; i++) {

@@ -34,6 +34,8 @@
 #include "kabi.h"
 
 #define KMM_MAX_BATCH 6
+/* b_pack: floats of the block of B (kc x nv*16) kmm_drive copies. */
+#define KMM_BPACK 2048
 
 /* Helpers of the float templates are always inlined: a template is
  * inlined into every step that uses it, and only code inlined with the
@@ -71,7 +73,8 @@ typedef struct k_mm_desc {
   /* Batch: nbdim dims (0: one matrix); per dim, the operands' strides in
    * elements and A's/B's strides in matrices (for N-D quant params). */
   int32_t nbdim;
-  int32_t pad0_;
+  int32_t b_pack; /* unpacked B with strided columns (a folded Kᵀ): see
+                   * kmm_drive */
   int64_t bdims[KMM_MAX_BATCH];
   int64_t a_bs[KMM_MAX_BATCH], b_bs[KMM_MAX_BATCH], y_bs[KMM_MAX_BATCH];
   int64_t a_mat[KMM_MAX_BATCH], b_mat[KMM_MAX_BATCH];
@@ -201,11 +204,17 @@ typedef void (*kmm_micro_fn)(const k_mm_desc *d, const float *a,
 /* Tasks -> tiles -> column blocks -> K passes -> micro-tiles of mr rows,
  * the last with m % mr rows (a constant: mt is a multiple of mr, so only
  * the matrix's last tile has a remainder).  |micro| is a constant at
- * every call, so it inlines. */
+ * every call, so it inlines.  With b_pack (an unpacked B whose columns
+ * are strided, e.g. attention's Kᵀ read through a folded Transpose,
+ * plan_fuse_transpose.c), each pass first copies its block of B, zero
+ * past N, into a stack buffer of contiguous rows (kc * nv*16 <=
+ * KMM_BPACK, set by the lowering), which the micro-kernel then reads as
+ * it reads a packed panel. */
 K_INLINE void kmm_drive(const k_mm_desc *d, kmm_micro_fn micro,
                         const float *a0, const float *b0, float *y0,
                         const float *c, int64_t task_begin, int64_t task_end) {
   const int64_t mr = d->mr, nw = 16 * d->nv;
+  float bbuf[KMM_BPACK] __attribute__((aligned(64))); /* b_pack only */
   for (int64_t t = task_begin; t < task_end; t++) {
     int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
     int64_t bi = t / d->tiles_n / d->tiles_m;
@@ -232,6 +241,14 @@ K_INLINE void kmm_drive(const k_mm_desc *d, kmm_micro_fn micro,
           bp = b + j0 / d->b_panel * d->b_ps + k0 * d->b_panel +
                j0 % d->b_panel;
           brs = d->b_panel;
+        } else if (d->b_pack) {
+          const float *src = b + k0 * d->b_rs + j0 * d->b_cs;
+          for (int64_t jj = 0; jj < nw; jj++)
+            for (int64_t p = 0; p < k1 - k0; p++)
+              bbuf[p * nw + jj] =
+                  jj < cols ? src[p * d->b_rs + jj * d->b_cs] : 0.0f;
+          bp = bbuf;
+          brs = nw;
         } else {
           bp = b + k0 * d->b_rs + j0 * d->b_cs;
           brs = d->b_rs;

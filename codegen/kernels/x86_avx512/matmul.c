@@ -2,7 +2,8 @@
  * convolutions (descriptor: generic/matmul.h).
  *
  * The lowering picks k_mm_f32_avx512 for float32 products whose B is
- * packed (or has contiguous columns) and whose Y has contiguous columns.
+ * packed (or has contiguous columns, or is copied a block at a time:
+ * b_pack) and whose Y has contiguous columns.
  * The loops are the generic template's (kmm_drive); the micro-kernel keeps
  * mr x nv zmm accumulators (mr*nv <= 24 of the 32 registers) over a pass
  * of kc steps of K: per step it loads nv vectors of B's row and does
@@ -44,7 +45,7 @@ K_INLINE void mm_micro_avx512(const k_mm_desc *d, const float *a,
   for (int64_t p = k0; p < k1; p++, bp += brs) {
     __m512 bv[MM_NV_MAX];
     for (int64_t v = 0; v < nv; v++) /* packed panels are zero-padded */
-      bv[v] = d->b_panel
+      bv[v] = d->b_panel || d->b_pack
                   ? _mm512_loadu_ps(bp + 16 * v)
                   : _mm512_maskz_loadu_ps(mm_mask(cols - 16 * v), bp + 16 * v);
     for (int64_t i = 0; i < rows; i++) {

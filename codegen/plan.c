@@ -75,8 +75,8 @@ bool cg_tensor_strides(const cg_lower_ctx *ctx, ir_tensor_id t,
  * (plan_fuse_transpose.c), and the one elementwise step that writes a view
  * in its place's order; any other step touching one is a planner bug. */
 static ingot_status check_strided(const cg_lower_ctx *ctx, const ir_node *n) {
-  if (n->op == IR_OP_MATMUL || n->op == IR_OP_MATMUL_INTEGER ||
-      n->op == IR_OP_QLINEAR_MATMUL)
+  if ((n->op == IR_OP_MATMUL && n->compute != IR_BF16) ||
+      n->op == IR_OP_MATMUL_INTEGER || n->op == IR_OP_QLINEAR_MATMUL)
     return NULL;
   int64_t st[IR_MAX_RANK];
   for (int k = 0; k < n->n_in + n->n_out; k++) {

@@ -273,12 +273,11 @@ cases = [
     ("concat_misses", several(concat, "last_axis", "graph_input", "twice"),
      "fold-concat#0"),
     # NHWC channel concats of Conv producers (direct + Relu epilogue,
-    # pointwise, depthwise), nested (2)
-    ("channel_concats", several(channels, "conv", "depthwise", "nested"),
+    # pointwise, depthwise), nested (2); near misses beside them (0): a
+    # MaxPool slice (no pitch), a slice read again
+    ("channel_concats", several(channels, "conv", "depthwise", "nested",
+                                "maxpool", "also_read"),
      "fold-concat#4:exact"),
-    # near misses: a MaxPool slice (no pitch), a slice read again
-    ("channel_concat_misses", several(channels, "maxpool", "also_read"),
-     "fold-concat#0:exact"),
     # int8: QLinearConcat with the output's scale on every input (no step
     # left), a plain uint8 Concat, QLinearConcat with one input
     # requantised (two of three inputs fold, one k_ql_concat step stays)

@@ -69,7 +69,8 @@ static bool stride_producer(const ir_graph *g, const ir_node *w,
   switch (w->op) {
   case IR_OP_CONV:
   case IR_OP_QLINEAR_CONV:
-    return true;
+    /* bf16 layers (lower_bf16.c) have their own templates: no pitch. */
+    return w->compute != IR_BF16;
   case IR_OP_LAYOUT_CAST: /* NCHW -> NHWC */
     return w->out[0] == t;
   default:

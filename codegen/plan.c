@@ -517,7 +517,8 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
                     k < n->n_out;
          k++)
       if (n->out[k] && ctx.offset[n->out[k]] >= 0 &&
-          !ctx.fz.hidden[n->out[k]])
+          !ctx.fz.hidden[n->out[k]] &&
+          !ctx.fz.pitch[n->out[k]]) /* strided: not a plain tensor */
         s = map_add(p, g, n->out[k], ctx.offset[n->out[k]], p->n_steps - 1);
   }
   /* Outputs that no step writes: constants (folded) are copied in. */

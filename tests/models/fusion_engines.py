@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fused engines against unfused ones (docs/fusion.md): for each model,
 `ingot build` (fused, the default; with --dump-ir of the graph after the
-last fusion pass) and `ingot build --no-fuse`, then on the same inputs:
+last graph pass before layout) and `ingot build --no-fuse`, then on the same inputs:
 
   - the fused engine must run fewer steps than the unfused one;
   - float models: its outputs must equal the unfused engine's within a
@@ -9,8 +9,9 @@ last fusion pass) and `ingot build --no-fuse`, then on the same inputs:
     one go; the planner's epilogues are bit-exact) and the reference's on
     the fused graph within 1e-4;
   - int8 models (int8 in the spec): its outputs must equal the reference
-    interpreter's on the fused graph (`--dump-ir fuse-reduce`) byte for
-    byte.
+    interpreter's on the fused graph (`--dump-ir qdq-fold`: the fusion
+    passes run before calibration, so this is the fused, quantised graph)
+    byte for byte.
 
 usage: fusion_engines.py INGOT TMP_DIR [--table FILE.md] [--specs FILE] SPEC...
   SPEC  NAME=MODEL[:input=NAME][:shape=DIMS][:file=X.npy][:random=N][:int8]
@@ -30,7 +31,7 @@ import sys
 
 sys.dont_write_bytecode = True
 
-STAGE = "fuse-reduce"  # the last fusion pass (passes/pipeline.c)
+STAGE = "qdq-fold"  # after the fusions and quantisation (passes/pipeline.c)
 
 
 def run(cmd):

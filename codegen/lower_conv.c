@@ -20,7 +20,8 @@
  *  - other ConvInteger/QLinearConv: k_conv_q8 on the model's weight
  *    layout, zero points and scales read at run time (they may be graph
  *    inputs).
- * Register blocks (pixels x channel vectors) are sized for the target's
+ * A Conv the precision pass made bf16 goes to lower_bf16.c with this
+ * geometry.  Register blocks (pixels x channel vectors) are sized for the target's
  * register file (cg_f32_regs) and evened out over a row; in NHWC, border
  * pixels join guarded blocks.  Weights that are graph inputs (conformance
  * tests feed them) are read in place through strides, unpacked.  On
@@ -34,6 +35,7 @@
 #include "engine_format.h"
 #include "generic/conv.h"
 #include "lower_amx.h"
+#include "lower_bf16.h"
 #include "lower_matmul.h"
 #include "lower_q8.h"
 
@@ -583,6 +585,7 @@ ingot_status cg_lower_conv(cg_lower_ctx *ctx, ir_node_id nid) {
   d.ytype = (int32_t)ty->dtype;
   nc_strides(&tx->shape, &vx, &d.xs_n, &d.xs_c, d.xs);
   nc_strides(&ty->shape, &vy, &d.ys_n, &d.ys_c, d.ys);
+  if (n->compute == IR_BF16) return cg_lower_bf16_conv(ctx, n, &d);
   if (n->op == IR_OP_CONV || n->op == IR_OP_CONV_TRANSPOSE)
     return lower_float(ctx, n, &d, &vx, &vy);
   bool amx = false; /* AMX hook: lower_amx.c takes what it can */

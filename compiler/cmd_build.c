@@ -408,7 +408,10 @@ int ingot_plugin_build(int argc, char **argv) {
       continue;
     cg_target tg;
     char feats[512];
-    ingot_status s = mcpu && strcmp(mcpu, "native") != 0
+    /* A GPU engine's CPU code is for the generic x86-64: no bf16 there,
+     * so a bf16 request runs fp32 with the reason (strict refuses). */
+    ingot_status s = gpu ? cg_target_named("x86-64", &tg)
+                     : mcpu && strcmp(mcpu, "native") != 0
                          ? cg_target_named(mcpu, &tg)
                          : cg_target_host(&tg);
     if (s) {

@@ -98,6 +98,11 @@ expect 1 "requested bf16 but would run in fp32: bf16 requested: the target CPU h
   "${b[@]}" -o "$tmp/x.ingot" --layer-precision fc=bf16 --strict-precision --mcpu icelake-server
 expect 1 "layer 'stem.conv' \(Conv\) was requested bf16 but would run in fp32: bf16 requested: the target CPU has neither" -- \
   "${b[@]}" -o "$tmp/x.ingot" --layer-precision stem.conv=bf16 --strict-precision --mcpu icelake-server
+# A --target cuda engine's CPU code is for the generic x86-64 (and the GPU
+# kernels are float32): bf16 requests run fp32 with the reason.
+expect 0 "wrote" -- env INGOT_PTXAS=/nonexistent "${b[@]}" -o "$tmp/gpubf16.ingot" --layer-precision stem.conv=bf16 --target cuda
+expect 0 "Conv \| bf16 \| fp32 \| bf16 requested: the target CPU has neither AVX512-BF16 nor AMX-BF16" -- \
+  info "$tmp/gpubf16.ingot" stem.conv
 # Option errors (usage errors exit 2, bad values 1).
 expect 1 "--accuracy-target sqnr=abc: write sqnr=DB" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target sqnr=abc
 expect 1 "top1 is a fraction in \(0, 1\]" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target top1=2

@@ -490,8 +490,18 @@ static ingot_status each_rela(loader *L, int apply) {
 
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 
+/* The text region starts TEXT_PAD bytes into the mapping, so no loaded
+ * function begins on the mapping's first byte.  Callers built with
+ * -fsanitize=function (UBSan, as in this project's ASan builds) read the
+ * 8 bytes before a function pointer's target to look for a type
+ * signature; at offset 0 that read falls below the mapping and faults
+ * whenever the page before it happens to be unmapped.  The pad is zeros
+ * (int3 would do as well), which is no signature, so the check passes
+ * the call through. */
+#define TEXT_PAD 16u
+
 static ingot_status layout(loader *L) {
-  uint64_t cur = 0;
+  uint64_t cur = TEXT_PAD;
   for (int reg = REG_TEXT; reg <= REG_RW; reg++) {
     if (reg == REG_RO) L->ro_begin = cur;
     if (reg == REG_RW) L->rw_begin = cur;

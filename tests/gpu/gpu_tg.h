@@ -4,14 +4,19 @@
  * QLinearGlobalAveragePool, Quantize/DequantizeLinear in NHWC, int8
  * passthrough movement) runs with every step on its GPU kernel in the SIMT
  * emulator (gpu_exec.h) instead of the native plan, against the same
- * reference and tolerance.  A step without a GPU kernel fails the case. */
+ * reference and tolerance.  A step without a GPU kernel fails the case.
+ * test_gpu_ops.c includes it for gpu_tg_run_kernel. */
 #ifndef INGOT_TESTS_GPU_TG_H
 #define INGOT_TESTS_GPU_TG_H
 
 #include "gpu_exec.h"
 #include "kt_graph.h"
 
-static inline bool gpu_tg_run(tg *t, double tol, const char *what) {
+/* Runs |t|'s graph on the GPU kernels in the emulator and on the
+ * reference, compares the outputs within |tol|, and frees the case.  With
+ * |kernel| non-NULL the steps' kernels must include it. */
+static inline bool gpu_tg_run_kernel(tg *t, double tol, const char *kernel,
+                                     const char *what) {
   ir_graph *g = t->g;
   uint32_t nout = g->n_outputs;
   ir_value want[KT_MAX_IO], got[KT_MAX_IO];
@@ -27,6 +32,10 @@ static inline bool gpu_tg_run(tg *t, double tol, const char *what) {
   snprintf(label, sizeof label, "%s [%s]", what, kernels);
   if (getenv("KT_VERBOSE")) printf("%s\n", label);
   bool ok = kt_ok(s, label);
+  if (ok && kernel && !strstr(kernels, kernel)) {
+    fprintf(stderr, "%s: %s did not run\n", label, kernel);
+    ok = false;
+  }
   for (uint32_t i = 0; ok && i < nout; i++)
     ok = kt_same(&got[i], &want[i], tol, label);
   kt_free_values(want, KT_MAX_IO);
@@ -35,6 +44,9 @@ static inline bool gpu_tg_run(tg *t, double tol, const char *what) {
   ir_graph_destroy(g);
   CHECK(ok);
   return ok;
+}
+static inline bool gpu_tg_run(tg *t, double tol, const char *what) {
+  return gpu_tg_run_kernel(t, tol, NULL, what);
 }
 #define tg_run gpu_tg_run
 

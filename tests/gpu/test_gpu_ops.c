@@ -9,39 +9,14 @@
  * float sums in a different order (products, convolutions, averages,
  * Softmax, LayerNorm, ReduceMean).  KT_VERBOSE=1 lists the cases and
  * their kernels. */
-#include "gpu_exec.h"
-#include "kt_graph.h"
+#include "gpu_tg.h"
 
 static int cases;
 
 /* Runs |t|'s graph on the GPU kernels and the reference; the steps'
  * kernels must include |kernel|. */
 static void gop_run(tg *t, double tol, const char *kernel, const char *what) {
-  ir_graph *g = t->g;
-  ir_value want[KT_MAX_IO], got[KT_MAX_IO];
-  memset(want, 0, sizeof want);
-  memset(got, 0, sizeof got);
-  char kernels[512] = "";
-  cg_target tgt;
-  ingot_status s = kt_finish(g);
-  if (!s) s = ir_interp_run(g, t->vals, want, NULL);
-  if (!s) s = cg_target_named("x86-64", &tgt);
-  if (!s) s = gpu_run_traced(g, &tgt, t->vals, got, kernels, sizeof kernels);
-  char label[640];
-  snprintf(label, sizeof label, "%s [%s]", what, kernels);
-  if (getenv("KT_VERBOSE")) printf("%s\n", label);
-  bool ok = kt_ok(s, label);
-  if (ok && !strstr(kernels, kernel)) {
-    fprintf(stderr, "%s: %s did not run\n", label, kernel);
-    ok = false;
-  }
-  for (uint32_t i = 0; ok && i < g->n_outputs; i++)
-    ok = kt_same(&got[i], &want[i], tol, label);
-  kt_free_values(want, KT_MAX_IO);
-  kt_free_values(got, KT_MAX_IO);
-  kt_free_values(t->vals, t->nin);
-  ir_graph_destroy(g);
-  CHECK(ok);
+  gpu_tg_run_kernel(t, tol, kernel, what);
   cases++;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fused engines against unfused ones (docs/fusion.md): for each model,
 `ingot build` (fused, the default; with --dump-ir of the graph after the
-last fusion pass) and `ingot build --no-fuse`, then on the same inputs:
+last graph pass before layout) and `ingot build --no-fuse`, then on the same inputs:
 
   - the fused engine must run fewer steps than the unfused one;
   - float models: its outputs must equal the unfused engine's within a
@@ -9,18 +9,21 @@ last fusion pass) and `ingot build --no-fuse`, then on the same inputs:
     one go; the planner's epilogues are bit-exact) and the reference's on
     the fused graph within 1e-4;
   - int8 models (int8 in the spec): its outputs must equal the reference
-    interpreter's on the fused graph (`--dump-ir fuse-reduce`) byte for
-    byte.
+    interpreter's on the fused graph (`--dump-ir qdq-fold`: the fusion
+    passes run before calibration, so this is the fused, quantised graph)
+    byte for byte.
 
 usage: fusion_engines.py INGOT TMP_DIR [--table FILE.md] [--specs FILE] SPEC...
   SPEC  NAME=MODEL[:input=NAME][:shape=DIMS][:file=X.npy][:random=N][:int8]
-             [:exact][:expect=KEY#N,KEY#N...]
+             [:expect=KEY#N,KEY#N...][:exact][:amx][:mcpu=CPU]
         (random inputs are seeded normal floats, or ints in [0, 100) for
         an int64 input, for every input of the model; file= gives the one
         input's file instead; expect= requires exactly N "fuse:" lines of
         the fused build's --verbose log ending in "(KEY)", e.g.
-        expect=fuse-softmax-mask#2,fold-concat#0; exact: float outputs
-        must equal the unfused engine's bit for bit)
+        expect=fuse-softmax-mask#2,fold-concat#0; exact requires the fused
+        engine's outputs to equal the unfused engine's byte for byte; amx
+        builds both with --amx always, which a CPU without AMX ignores;
+        mcpu builds both for that CPU, e.g. x86-64 for the generic templates)
 --specs FILE reads more SPECs, one a line.  Prints one line per model; --table writes the markdown rows of
 docs/fusion.md.  Exits 77 (skipped) when numpy is missing.
 """
@@ -31,7 +34,7 @@ import sys
 
 sys.dont_write_bytecode = True
 
-STAGE = "fuse-reduce"  # the last fusion pass (passes/pipeline.c)
+STAGE = "qdq-fold"  # after the fusions and quantisation (passes/pipeline.c)
 
 
 def run(cmd):
@@ -47,10 +50,10 @@ def parse_spec(s):
     name, rest = s.split("=", 1)
     parts = rest.split(":")
     spec = {"name": name, "model": parts[0], "input": "input", "shape": None,
-            "file": None, "random": 2, "int8": False, "exact": False,
-            "expect": ""}
+            "file": None, "random": 2, "int8": False, "expect": "",
+            "exact": False, "amx": False}
     for p in parts[1:]:
-        if p in ("int8", "exact"):
+        if p in ("int8", "exact", "amx"):
             spec[p] = True
         else:
             k, v = p.split("=", 1)
@@ -75,13 +78,15 @@ def check_model(np, ingot, tmp, sp):
     os.makedirs(d, exist_ok=True)
     shapes = (["--shapes", "%s:%s" % (sp["input"], sp["shape"])]
               if sp["shape"] else [])
+    flags = shapes + (["--amx", "always"] if sp["amx"] else []) + (
+        ["--mcpu", sp["mcpu"]] if sp.get("mcpu") else [])
     fused, unfused = os.path.join(d, "fused.ingot"), os.path.join(d,
                                                                   "unfused.ingot")
     log_f = run([ingot, "build", model, "-o", fused, "--verbose",
-                 "--dump-ir", STAGE] + shapes)
+                 "--dump-ir", STAGE] + flags)
     s_f = steps_of(log_f)
     s_u = steps_of(run([ingot, "build", model, "-o", unfused, "--verbose",
-                        "--no-fuse"] + shapes))
+                        "--no-fuse"] + flags))
     graph = fused + "." + STAGE + ".xml"
     inputs = []
     if sp["file"]:
@@ -144,6 +149,8 @@ def check_model(np, ingot, tmp, sp):
                   if ln.startswith("fuse: ") and ln.endswith("(%s)" % key))
         if got != int(n):
             fails.append("%d %s fusion(s), expected %s" % (got, key, n))
+    if sp["exact"] and not exact_u:
+        fails.append("fused engine differs from the unfused one")
     if sp["int8"]:
         if not exact_r:
             fails.append("int8 engine differs from the reference of the "
@@ -151,8 +158,6 @@ def check_model(np, ingot, tmp, sp):
     else:
         if worst_u > 1e-5:
             fails.append("max rel diff %.3g to the unfused engine" % worst_u)
-        if sp["exact"] and not exact_u:
-            fails.append("not bit-exact with the unfused engine")
         if worst_r > 1e-4:
             fails.append("max rel diff %.3g to the reference" % worst_r)
     row = ("| %s | %s | %d | %d | %s | %s |" % (

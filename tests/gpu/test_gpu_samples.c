@@ -12,7 +12,7 @@
 #include "ir/xml.h"
 #include "kt_graph.h"
 
-#define MAX_OUT 4
+#define MAX_OUT 8
 
 static ingot_status load(const char *path, ir_graph **g) {
   size_t n = strlen(path);

@@ -60,8 +60,9 @@ static void nc_strides(const ir_shape *s, const cg_view *v, int64_t *sn,
   sp[0] = sp[1] = sp[2] = 0;
   if (v->layout == INGOT_LAYOUT_NHWC) { /* N, H, W, C */
     *sc = 1;
-    sp[2] = s->dims[1];
-    sp[1] = s->dims[3] * s->dims[1];
+    /* A fold-concat slice: pixels |pitch| apart (plan_fuse_concat.c). */
+    sp[2] = v->pitch ? v->pitch : s->dims[1];
+    sp[1] = s->dims[3] * sp[2];
     *sn = s->dims[2] * sp[1];
     return;
   }
@@ -184,7 +185,7 @@ static ingot_status lower_pointwise(cg_lower_ctx *ctx, const ir_node *n,
     d.m = cd->batch * S;
     d.a_rs = C;
     d.a_cs = 1;
-    d.y_rs = M;
+    d.y_rs = vy->pitch ? vy->pitch : M; /* a fold-concat slice */
     d.y_cs = 1;
   } else {
     d.m = S;

@@ -36,6 +36,10 @@ typedef struct cg_view {
   int64_t dims[IR_MAX_RANK]; /* memory order: NHWC tensors are N,H,W,C */
   int layout;                /* INGOT_LAYOUT_AS_MODEL or INGOT_LAYOUT_NHWC */
   kbuf buf;
+  /* A channel-strided slice of a folded Concat's NHWC output
+   * (plan_fuse_concat.c): its pixels are |pitch| elements apart (0: dense,
+   * dims[3]).  Only the producers fold-concat accepts see one. */
+  int64_t pitch;
 } cg_view;
 
 typedef struct cg_step {
@@ -69,6 +73,10 @@ ir_tensor_id cg_fused_bias(const cg_lower_ctx *ctx);
  * the Add's output, which nothing stores). */
 bool cg_fused_mask(const cg_lower_ctx *ctx, ir_tensor_id *scores,
                    ir_tensor_id *mask);
+
+/* Whether fold-concat made |t| a slice its producer writes straight into
+ * the output of the (QLinear)Concat reading it: that step skips it. */
+bool cg_sliced(const cg_lower_ctx *ctx, ir_tensor_id t);
 
 /* Broadcast geometry of an elementwise step (lower_elementwise.c): numpy
  * broadcasting of the |nin| <= 3 operand views |in| to the output view |y|

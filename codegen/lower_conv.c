@@ -20,7 +20,8 @@
  *  - other ConvInteger/QLinearConv: k_conv_q8 on the model's weight
  *    layout, zero points and scales read at run time (they may be graph
  *    inputs).
- * Register blocks (pixels x channel vectors) are sized for the target's
+ * A Conv the precision pass made bf16 goes to lower_bf16.c with this
+ * geometry.  Register blocks (pixels x channel vectors) are sized for the target's
  * register file (cg_f32_regs) and evened out over a row; in NHWC, border
  * pixels join guarded blocks.  Weights that are graph inputs (conformance
  * tests feed them) are read in place through strides, unpacked.  On
@@ -34,6 +35,7 @@
 #include "engine_format.h"
 #include "generic/conv.h"
 #include "lower_amx.h"
+#include "lower_bf16.h"
 #include "lower_matmul.h"
 #include "lower_q8.h"
 
@@ -58,8 +60,9 @@ static void nc_strides(const ir_shape *s, const cg_view *v, int64_t *sn,
   sp[0] = sp[1] = sp[2] = 0;
   if (v->layout == INGOT_LAYOUT_NHWC) { /* N, H, W, C */
     *sc = 1;
-    sp[2] = s->dims[1];
-    sp[1] = s->dims[3] * s->dims[1];
+    /* A fold-concat slice: pixels |pitch| apart (plan_fuse_concat.c). */
+    sp[2] = v->pitch ? v->pitch : s->dims[1];
+    sp[1] = s->dims[3] * sp[2];
     *sn = s->dims[2] * sp[1];
     return;
   }
@@ -182,7 +185,7 @@ static ingot_status lower_pointwise(cg_lower_ctx *ctx, const ir_node *n,
     d.m = cd->batch * S;
     d.a_rs = C;
     d.a_cs = 1;
-    d.y_rs = M;
+    d.y_rs = vy->pitch ? vy->pitch : M; /* a fold-concat slice */
     d.y_cs = 1;
   } else {
     d.m = S;
@@ -582,6 +585,7 @@ ingot_status cg_lower_conv(cg_lower_ctx *ctx, ir_node_id nid) {
   d.ytype = (int32_t)ty->dtype;
   nc_strides(&tx->shape, &vx, &d.xs_n, &d.xs_c, d.xs);
   nc_strides(&ty->shape, &vy, &d.ys_n, &d.ys_c, d.ys);
+  if (n->compute == IR_BF16) return cg_lower_bf16_conv(ctx, n, &d);
   if (n->op == IR_OP_CONV || n->op == IR_OP_CONV_TRANSPOSE)
     return lower_float(ctx, n, &d, &vx, &vy);
   bool amx = false; /* AMX hook: lower_amx.c takes what it can */

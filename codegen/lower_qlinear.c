@@ -2,7 +2,7 @@
  * ONNX Runtime's quantizer writes (templates in kernels/generic/qlinear.c):
  * QLinearAdd and QLinearMul (k_ql_binary), QLinearSigmoid and
  * QLinearLeakyRelu (k_ql_table), QLinearConcat (k_ql_concat, one step per
- * input).  QLinearAveragePool and QLinearGlobalAveragePool lower with the
+ * input that fold-concat left to it, plan_fuse_concat.c).  QLinearAveragePool and QLinearGlobalAveragePool lower with the
  * other pools (lower_pool.c).
  *
  * Scales and zero points must be constants (they are in every real
@@ -234,7 +234,8 @@ static ingot_status lower_concat(cg_lower_ctx *ctx, const ir_node *n) {
     d.ystride = ystride;
     d.yoff = yoff;
     yoff += d.len;
-    if (d.len == 0) continue;
+    /* fold-concat: the producer already wrote this input in its slice. */
+    if (d.len == 0 || cg_sliced(ctx, n->in[i])) continue;
     uint64_t bytes = (uint64_t)(outer * d.len) * 2u;
     int64_t want = pick_tasks(QL_MAX_TASKS, bytes);
     d.parts = outer >= want ? 1 : (want + outer - 1) / outer;

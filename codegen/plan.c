@@ -130,7 +130,12 @@ ingot_status cg_view_of(cg_lower_ctx *ctx, ir_tensor_id id, cg_view *out) {
                              t->name);
   out->buf.off = ctx->offset[id];
   out->buf.space = KB_ARENA;
+  out->pitch = ctx->fz.pitch ? ctx->fz.pitch[id] : 0;
   return NULL;
+}
+
+bool cg_sliced(const cg_lower_ctx *ctx, ir_tensor_id t) {
+  return ctx->fz.sliced && t && ctx->fz.sliced[t];
 }
 
 void cg_ktensor(const cg_view *v, ktensor *out) {
@@ -266,6 +271,7 @@ ingot_status cg_lower_layout_cast(cg_lower_ctx *ctx, ir_node_id nid) {
     return ir_node_error(n, INGOT_INTERNAL, "bad layout cast");
   k_relayout_desc d = {.src = x.buf,
                        .dst = y.buf,
+                       .pitch = (int32_t)y.pitch, /* a fold-concat slice */
                        .n = t->shape.dims[0],
                        .c = t->shape.dims[1],
                        .h = t->shape.dims[2],
@@ -511,7 +517,8 @@ ingot_status cg_plan_build(ir_graph *g, const cg_target *target,
                     k < n->n_out;
          k++)
       if (n->out[k] && ctx.offset[n->out[k]] >= 0 &&
-          !ctx.fz.hidden[n->out[k]])
+          !ctx.fz.hidden[n->out[k]] &&
+          !ctx.fz.pitch[n->out[k]]) /* strided: not a plain tensor */
         s = map_add(p, g, n->out[k], ctx.offset[n->out[k]], p->n_steps - 1);
   }
   /* Outputs that no step writes: constants (folded) are copied in. */

@@ -43,6 +43,11 @@ typedef struct cg_fusion {
   kepi *epi;           /* elementwise ops a node's step applies after it */
   ir_tensor_id *bias;  /* MatMul: a constant row added as its C operand */
   ir_tensor_id *mask_x, *mask_m; /* Softmax: reads mask_x + mask_m */
+  /* fold-concat of NHWC channels (plan_fuse_concat.c): a slice whose
+   * pixels are |pitch| elements apart (0: dense), and the inputs a Concat
+   * or QLinearConcat step no longer copies (its producer wrote them). */
+  int64_t *pitch;
+  bool *sliced;
 } cg_fusion;
 
 /* Fills |f| for |g| (everything off when po->no_fuse); notes each fusion

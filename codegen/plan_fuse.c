@@ -203,6 +203,8 @@ void cg_fusion_release(cg_fusion *f) {
   free(f->canon_off);
   free(f->mask_x);
   free(f->mask_m);
+  free(f->pitch);
+  free(f->sliced);
   memset(f, 0, sizeof *f);
 }
 
@@ -218,12 +220,14 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
   f->canon_off = calloc(nt ? nt : 1, sizeof *f->canon_off);
   f->mask_x = calloc(nn + 1, sizeof *f->mask_x);
   f->mask_m = calloc(nn + 1, sizeof *f->mask_m);
+  f->pitch = calloc(nt ? nt : 1, sizeof *f->pitch);
+  f->sliced = calloc(nt ? nt : 1, sizeof *f->sliced);
   uint32_t *uses = calloc(nt, sizeof *uses);
   ir_node_id *reader = calloc(nt, sizeof *reader);
   ir_node_id *writer = calloc(nt, sizeof *writer);
   if (!f->canon || !f->hidden || !f->skip || !f->epi || !f->bias ||
-      !f->canon_off || !f->mask_x || !f->mask_m || !uses || !reader ||
-      !writer) {
+      !f->canon_off || !f->mask_x || !f->mask_m || !f->pitch ||
+      !f->sliced || !uses || !reader || !writer) {
     free(uses), free(reader), free(writer);
     cg_fusion_release(f);
     return oom();
@@ -330,16 +334,20 @@ ingot_status cg_fuse_plan(ir_graph *g, const pass_options *po,
   if (!s) s = cg_fuse_inplace(&st, &n_inplace);
   free(concat_buf);
   /* Flatten the canon chains (a slice of a slice, a reshape of a slice):
-   * every tensor points at the root place with its total offset. */
+   * every tensor points at the root place with its total offset, and the
+   * pixel pitch of the outermost strided slice on the way (the ones below
+   * it have the pitch of the row they sit in: plan_fuse_concat.c). */
   for (ir_tensor_id t = 1; t < nt; t++) {
     ir_tensor_id r = t;
-    int64_t off = 0;
+    int64_t off = 0, pitch = f->pitch[t];
     while (f->canon[r] != r) {
       off += f->canon_off[r];
       r = f->canon[r];
+      if (f->pitch[r]) pitch = f->pitch[r];
     }
     f->canon[t] = r;
     f->canon_off[t] = off;
+    f->pitch[t] = pitch;
   }
   if (log && (n_epi || n_alias || n_mask || n_concat || n_inplace))
     fprintf(log,

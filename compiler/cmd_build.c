@@ -69,9 +69,9 @@ static const char *const help_build =
     "                        override layers (the model's node names; globs\n"
     "                        * ? [..] allowed; a name no node has is an\n"
     "                        error listing close ones); repeatable, the last\n"
-    "                        match wins.  bf16: MatMul/Gemm with constant\n"
-    "                        weights on CPUs with AVX512-BF16; other layers\n"
-    "                        and other CPUs run fp32 with a note\n"
+    "                        match wins.  bf16: Conv (not depthwise),\n"
+    "                        MatMul and Gemm on CPUs with AVX512-BF16; other\n"
+    "                        layers and other CPUs run fp32 with a note\n"
     "  --strict-precision    fail instead of running a layer that was\n"
     "                        requested int8 (and has an int8 form) or bf16\n"
     "                        in float\n"
@@ -86,8 +86,9 @@ static const char *const help_build =
     "                        configuration found instead of failing\n"
     "  --fallback-precision fp32|bf16\n"
     "                        what --accuracy-target falls layers back to\n"
-    "                        (default fp32); bf16: MatMul/Gemm with constant\n"
-    "                        weights on CPUs with AVX512-BF16, others fp32\n"
+    "                        (default fp32); bf16: Conv (not depthwise),\n"
+    "                        MatMul and Gemm on CPUs with AVX512-BF16,\n"
+    "                        others fp32\n"
     "  --sensitivity-report FILE\n"
     "                        write each layer's output SQNR when only it is\n"
     "                        int8: FILE (CSV) and an SVG bar chart beside it\n"
@@ -407,7 +408,10 @@ int ingot_plugin_build(int argc, char **argv) {
       continue;
     cg_target tg;
     char feats[512];
-    ingot_status s = mcpu && strcmp(mcpu, "native") != 0
+    /* A GPU engine's CPU code is for the generic x86-64: no bf16 there,
+     * so a bf16 request runs fp32 with the reason (strict refuses). */
+    ingot_status s = gpu ? cg_target_named("x86-64", &tg)
+                     : mcpu && strcmp(mcpu, "native") != 0
                          ? cg_target_named(mcpu, &tg)
                          : cg_target_host(&tg);
     if (s) {

@@ -7,7 +7,8 @@
  *  - every rank-4 operand of an elementwise op has the op's layout, and
  *    constant operands broadcast against an NHWC result are replaced by
  *    permuted copies;
- *  - every other op sees tensors in the model's layout.
+ *  - a Concat of NHWC activations is NHWC; every other op sees tensors in
+ *    the model's layout.
  * Where a consumer needs another layout than its producer wrote, an
  * IngotLayoutCast node is inserted (the reference treats it as Identity).
  *
@@ -15,7 +16,9 @@
  * one of its rank-4 activation operands is NHWC and every other operand is
  * rank-4 or constant; graph inputs and everything else keep the model's
  * layout.  So a CNN runs NHWC from its first conv to its last pool, with
- * one conversion at each end.
+ * one conversion at each end.  A Concat whose inputs are all NHWC
+ * activations is NHWC too (codegen/plan_fuse_concat.c then folds a
+ * channel concat into channel-strided slices).
  *
  * Int8 regions (QOperator models) stay NHWC through the com.microsoft ops:
  * QLinearAveragePool and QLinearGlobalAveragePool are pools (unless their
@@ -90,6 +93,19 @@ static bool is_data_input(const ir_node *n, int k) {
   }
 }
 
+/* A Concat whose inputs are all NHWC activations stays NHWC (its axis
+ * maps to memory order in the lowering; over channels, fold-concat makes
+ * the producers write channel-strided slices): no cast per input. */
+static bool concat_of_nhwc(const ir_graph *g, const ir_node *n) {
+  for (int k = 0; k < n->n_in; k++) {
+    const ir_tensor *t = n->in[k] ? &g->tensors[n->in[k]] : NULL;
+    if (!t || t->role == IR_ROLE_CONSTANT || t->shape.rank != 4 ||
+        t->layout != NHWC)
+      return false;
+  }
+  return n->n_in > 0;
+}
+
 /* Would every consumer of tensor |t| (nodes after |from|) take it NHWC? */
 static bool consumers_want_nhwc(const ir_graph *g, ir_node_id from,
                                 ir_tensor_id t) {
@@ -114,6 +130,7 @@ static int wanted_input(const ir_graph *g, const ir_node *n, int k,
   const ir_tensor *t = &g->tensors[n->in[k]];
   if (t->shape.rank != 4) return AS_MODEL;
   if (is_spatial_x(n, k)) return NHWC;
+  if (n->op == IR_OP_CONCAT) return node_layout;
   if ((is_elementwise(n) || is_per_tensor_q(g, n)) && is_data_input(n, k))
     return node_layout;
   return AS_MODEL;
@@ -177,6 +194,8 @@ ingot_status pass_layout(ir_graph *g, const pass_options *opt) {
       }
       /* Where's condition may be bool; Clip's bounds are scalars: fine. */
       if (any_nhwc && all_ok) layout = NHWC;
+    } else if (n->op == IR_OP_CONCAT && out4 && concat_of_nhwc(g, n)) {
+      layout = NHWC;
     } else if (is_per_tensor_q(g, n) && out4 &&
                g->tensors[n->in[0]].layout == NHWC &&
                (n->op == IR_OP_QUANTIZE_LINEAR ||

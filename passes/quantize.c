@@ -158,8 +158,9 @@ const char *quant_layer_chosen(const quant_layer *l) {
 bool quant_has_bf16_form(const ir_graph *g, const ir_node *n,
                          const char **why) {
   *why = NULL;
-  if (n->op != IR_OP_MATMUL && n->op != IR_OP_GEMM) {
-    *why = "the engine has bf16 kernels for MatMul and Gemm only";
+  bool conv = n->op == IR_OP_CONV;
+  if (n->op != IR_OP_MATMUL && n->op != IR_OP_GEMM && !conv) {
+    *why = "the engine has bf16 kernels for Conv, MatMul and Gemm only";
     return false;
   }
   const ir_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
@@ -167,9 +168,33 @@ bool quant_has_bf16_form(const ir_graph *g, const ir_node *n,
     *why = "its operands are not float32";
     return false;
   }
-  if (b->role != IR_ROLE_CONSTANT || !b->data || b->shape.rank != 2) {
-    *why = "the bf16 kernel needs a constant 2-D B (weights), converted "
-           "at build time";
+  if (conv) { /* codegen/lower_bf16.c: im2col rows x packed weights */
+    const ir_p_conv *p = n->params;
+    if (!p || a->shape.rank != 4 || b->shape.rank != 4) {
+      *why = "the bf16 Conv kernel takes 2-D convolutions (NCHW, run NHWC)";
+      return false;
+    }
+    if (b->role != IR_ROLE_CONSTANT || !b->data) {
+      *why = "the bf16 Conv kernel needs constant weights, converted at "
+             "build time";
+      return false;
+    }
+    if (p->group > 1 && b->shape.dims[1] == 1) {
+      *why = "depthwise: one input channel per group leaves only the taps "
+             "to sum, too short for the bf16 dot products (the float32 "
+             "depthwise template is memory-bound)";
+      return false;
+    }
+    return true;
+  }
+  /* A constant 2-D B is packed at build time; any other B (attention's
+   * activation x activation products) is rounded and packed at run
+   * time. */
+  if (b->role == IR_ROLE_CONSTANT && b->data && b->shape.rank == 2)
+    return true;
+  if (a->shape.rank < 2 || b->shape.rank < 2) {
+    *why = "the bf16 kernel needs matrices (a 1-D operand with an "
+           "activation B)";
     return false;
   }
   return true;

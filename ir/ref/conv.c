@@ -668,6 +668,15 @@ static ingot_status oom(const ir_node *n) {
                        "out of memory for the convolution's buffers");
 }
 
+/* A Conv computing in bf16 (ir_node.compute, set by passes/quantize.c):
+ * X and W rounded to bfloat16, nearest even (ir_f32_to_bf16), as the
+ * bf16 MatMul does (ir/ref/matmul.c).  Their products are exact in double
+ * and conv_ref sums them in double; the bias is added unrounded. */
+static void round_bf16(double *v, size_t count) {
+  for (size_t i = 0; i < count; i++)
+    v[i] = ir_bf16_to_f32(ir_f32_to_bf16((float)v[i]));
+}
+
 /* Runs the double kernel (|transposed| or forward) on x − zx and w − zw
  * and returns the result in the malloc'd *out_y. */
 static ingot_status run_f64(const ir_node *n, const conv_geom *g,
@@ -681,6 +690,10 @@ static ingot_status run_f64(const ir_node *n, const conv_geom *g,
   double *bd = bias ? load_f64(bias, NULL, 1, 1) : NULL;
   double *yd = malloc((ny ? ny : 1) * sizeof *yd);
   bool ok = xd && wd && yd && (!bias || bd);
+  if (ok && n->compute == IR_BF16) { /* docs/accuracy.md "bf16" */
+    round_bf16(xd, ir_shape_numel(&x->shape));
+    round_bf16(wd, ir_shape_numel(&w->shape));
+  }
   if (ok) {
     if (n->op == IR_OP_CONV_TRANSPOSE)
       ok = conv_transpose_f64(g, xd, wd, bd, yd);
@@ -774,7 +787,8 @@ static ingot_status eval_float(const ir_node *n, const ir_value *in, int nin,
   ir_shape ys;
   INGOT_RETURN_IF_ERROR(conv_shape(n, &in[0].shape, &in[1].shape, &g, &ys));
   const ir_value *bias = ref_has(in, nin, 2) ? &in[2] : NULL;
-  if (n->op == IR_OP_CONV && in[0].dtype == IR_F32) {
+  if (n->op == IR_OP_CONV && in[0].dtype == IR_F32 &&
+      n->compute != IR_BF16) {
     if (!conv_f32(&g, in[0].data, in[1].data, bias ? bias->data : NULL,
                   out[0].data))
       return oom(n);

@@ -6,7 +6,8 @@
 # figures per kernel); then every step of each plan runs on its GPU kernel
 # in the SIMT emulator (test_gpu_samples) against the reference: fp32
 # within 1e-4 of max(1, max|want|), int8 bit-exact against the reference
-# run of the int8 graph the build wrote (--dump-ir qdq-fold).
+# run of the int8 graph the build wrote (--dump-ir qdq-fold).  Then the
+# channel-concat cases of make_fusion_cases.py (strided slices) the same way.
 # usage: gpu_samples.sh INGOT TEST_GPU_SAMPLES MODELS_DIR TMP
 set -euo pipefail
 ingot=$1 runner=$2 models=$3 tmp=$4
@@ -44,4 +45,14 @@ for m in cnn mobilenet transformer; do
   "$runner" "$tmp/$m.int8.cuda.qdq-fold.xml" "$models/$m.input.npy" 0 || fail=1
   echo "gpu_samples: $m fp32 and int8 built for sm_80/90 and checked"
 done
+# fold-concat's channel-strided slices (docs/fusion.md) on the GPU
+# kernels: the fp32 and int8 channel-concat cases of engine_fusion_cases.
+"$py" "$models/make_fusion_cases.py" "$tmp/fc" >/dev/null
+"$py" -c "import numpy as np, sys
+r = np.random.default_rng(3)
+for c in (4, 8):
+    np.save(sys.argv[1] + '/x%d.npy' % c, r.standard_normal((1, c, 6, 6)).astype(np.float32))" "$tmp"
+"$runner" "$tmp/fc/channel_concats.onnx" "$tmp/x4.npy" 1e-4 || fail=1
+"$runner" "$tmp/fc/qchannel_concats.onnx" "$tmp/x8.npy" 0 || fail=1
+echo "gpu_samples: channel-strided concats checked"
 exit $fail

@@ -15,12 +15,15 @@ last graph pass before layout) and `ingot build --no-fuse`, then on the same inp
 
 usage: fusion_engines.py INGOT TMP_DIR [--table FILE.md] [--specs FILE] SPEC...
   SPEC  NAME=MODEL[:input=NAME][:shape=DIMS][:file=X.npy][:random=N][:int8]
-             [:expect=KEY#N,KEY#N...]
+             [:expect=KEY#N,KEY#N...][:exact][:amx][:mcpu=CPU]
         (random inputs are seeded normal floats, or ints in [0, 100) for
         an int64 input, for every input of the model; file= gives the one
         input's file instead; expect= requires exactly N "fuse:" lines of
         the fused build's --verbose log ending in "(KEY)", e.g.
-        expect=fuse-softmax-mask#2,fold-concat#0)
+        expect=fuse-softmax-mask#2,fold-concat#0; exact requires the fused
+        engine's outputs to equal the unfused engine's byte for byte; amx
+        builds both with --amx always, which a CPU without AMX ignores;
+        mcpu builds both for that CPU, e.g. x86-64 for the generic templates)
 --specs FILE reads more SPECs, one a line.  Prints one line per model; --table writes the markdown rows of
 docs/fusion.md.  Exits 77 (skipped) when numpy is missing.
 """
@@ -47,10 +50,11 @@ def parse_spec(s):
     name, rest = s.split("=", 1)
     parts = rest.split(":")
     spec = {"name": name, "model": parts[0], "input": "input", "shape": None,
-            "file": None, "random": 2, "int8": False, "expect": ""}
+            "file": None, "random": 2, "int8": False, "expect": "",
+            "exact": False, "amx": False}
     for p in parts[1:]:
-        if p == "int8":
-            spec["int8"] = True
+        if p in ("int8", "exact", "amx"):
+            spec[p] = True
         else:
             k, v = p.split("=", 1)
             spec[k] = int(v) if k == "random" else v
@@ -74,13 +78,15 @@ def check_model(np, ingot, tmp, sp):
     os.makedirs(d, exist_ok=True)
     shapes = (["--shapes", "%s:%s" % (sp["input"], sp["shape"])]
               if sp["shape"] else [])
+    flags = shapes + (["--amx", "always"] if sp["amx"] else []) + (
+        ["--mcpu", sp["mcpu"]] if sp.get("mcpu") else [])
     fused, unfused = os.path.join(d, "fused.ingot"), os.path.join(d,
                                                                   "unfused.ingot")
     log_f = run([ingot, "build", model, "-o", fused, "--verbose",
-                 "--dump-ir", STAGE] + shapes)
+                 "--dump-ir", STAGE] + flags)
     s_f = steps_of(log_f)
     s_u = steps_of(run([ingot, "build", model, "-o", unfused, "--verbose",
-                        "--no-fuse"] + shapes))
+                        "--no-fuse"] + flags))
     graph = fused + "." + STAGE + ".xml"
     inputs = []
     if sp["file"]:
@@ -143,6 +149,8 @@ def check_model(np, ingot, tmp, sp):
                   if ln.startswith("fuse: ") and ln.endswith("(%s)" % key))
         if got != int(n):
             fails.append("%d %s fusion(s), expected %s" % (got, key, n))
+    if sp["exact"] and not exact_u:
+        fails.append("fused engine differs from the unfused one")
     if sp["int8"]:
         if not exact_r:
             fails.append("int8 engine differs from the reference of the "

@@ -9,7 +9,7 @@ unfused one and with the reference.
 
 usage: make_fusion_cases.py OUTDIR
 Writes OUTDIR/NAME.onnx and OUTDIR/specs.txt, one fusion_engines.py SPEC
-per line (NAME=PATH:random=2:expect=...).  Deterministic.
+per line (NAME=PATH:random=2:expect=...[:int8][:exact]).  Deterministic.
 """
 import os
 import sys
@@ -144,9 +144,113 @@ def inplace(kind, g=None):
     return g
 
 
-def several(make, *kinds):
+def conv(g, x, cin, cout, k=3, group=1):
+    return g.op("Conv", x, g.c(w(cout, cin // group, k, k)), g.c(w(cout, scale=0.1)),
+                pads=[k // 2] * 4, group=group)
+
+
+def channels(kind, g=None):
+    """x [1,4,6,6] float; producers concatenated over channels (axis 1),
+    which the layout pass stores NHWC: the slices are channel-strided."""
+    g = g or G()
+    x = g.inp("input", [1, 4, 6, 6])
+    a = g.op("Relu", conv(g, x, 4, 6))           # direct conv + epilogue
+    b = conv(g, x, 4, 5, k=1)                    # pointwise (a product)
+    if kind == "conv":
+        c = g.op("Concat", a, b, axis=1)
+        cc = 11
+    elif kind == "depthwise":
+        c = g.op("Concat", a, conv(g, x, 4, 4, group=4), b, axis=1)
+        cc = 15
+    elif kind == "nested":
+        inner = g.op("Concat", a, b, axis=1)
+        c = g.op("Concat", conv(g, x, 4, 3), inner, axis=-3)
+        cc = 14
+    elif kind == "maxpool":  # a producer that cannot take a pitch
+        c = g.op("Concat", a, g.op("MaxPool", x, kernel_shape=[3, 3], pads=[1] * 4,
+                                   strides=[1, 1]), axis=1)
+        cc = 10
+    elif kind == "also_read":  # a slice another node reads too
+        c = g.op("Concat", a, b, axis=1)
+        g.out(conv(g, b, 5, 2))
+        cc = 11
+    g.out(conv(g, c, cc, 3))
+    return g
+
+
+class Q(G):
+    """QOperator int8 graphs: uint8 activations, int8 weights."""
+
+    def t(self, a, dtype):
+        nm = self.name("q")
+        self.inits.append(numpy_helper.from_array(np.asarray(a, dtype), nm))
+        return nm
+
+    def sc(self, v):
+        return self.t(np.float32(v), np.float32)
+
+    def zp(self, v):
+        return self.t(np.uint8(v), np.uint8)
+
+    def msop(self, op, *ins, **attrs):
+        o = self.name("t")
+        self.nodes.append(helper.make_node(op, list(ins), [o], name=self.name(op.lower()),
+                                           domain="com.microsoft", **attrs))
+        return o
+
+    def save(self, name):
+        g = helper.make_graph(self.nodes, name, self.inputs, self.outputs, self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                                helper.make_opsetid("com.microsoft", 1)])
+        m.ir_version = 8
+        path = os.path.join(OUT, name + ".onnx")
+        with open(path, "wb") as f:
+            f.write(m.SerializeToString())
+        return path
+
+
+def qconv(g, x, sx, zx, cin, cout, sy, zy, k=3, group=1):
+    wq = rng.integers(-60, 60, (cout, cin // group, k, k)).astype(np.int8)
+    ws = (rng.random(cout) * 0.01 + 0.005).astype(np.float32)
+    bias = rng.integers(-500, 500, cout).astype(np.int32)
+    return g.op("QLinearConv", x, sx, zx, g.t(wq, np.int8), g.t(ws, np.float32),
+                g.t(np.zeros(cout, np.int8), np.int8), g.sc(sy), g.zp(zy),
+                g.t(bias, np.int32), pads=[k // 2] * 4, group=group)
+
+
+def qchannels(kind, g=None):
+    """x [1,8,6,6] quantised; QLinearConv producers (pointwise, 3x3,
+    depthwise) concatenated over NHWC channels by QLinearConcat (with x
+    quantised again, through a layout cast), or by a plain Concat of uint8
+    tensors."""
+    g = g or Q()
+    x = g.inp("input", [1, 8, 6, 6])
+    sx, zx = g.sc(0.05), g.zp(128)
+    xq = g.op("QuantizeLinear", x, sx, zx)
+    so, zo = 0.04, 120  # the concat output's parameters
+    a = qconv(g, xq, sx, zx, 8, 16, so, zo, k=1)
+    b = qconv(g, xq, sx, zx, 8, 6, so if kind != "scales" else 0.03, zo)
+    d = qconv(g, xq, sx, zx, 8, 8, so, zo, group=8)
+    ins, scales = [a, b, d], [so, so if kind != "scales" else 0.03, so]
+    if kind == "plain":
+        c = g.op("Concat", *ins, axis=1)
+    else:
+        # x quantised again with the output's parameters: NCHW, so a layout
+        # cast (k_plan_relayout) writes this slice
+        ins.append(g.op("QuantizeLinear", x, g.sc(so), g.zp(zo)))
+        scales.append(so)
+        args = [g.sc(so), g.zp(zo)]
+        for t, s in zip(ins, scales):
+            args += [t, g.sc(s), g.zp(zo)]
+        c = g.msop("QLinearConcat", *args, axis=1)
+    y = qconv(g, c, g.sc(so), g.zp(zo), 30 if kind == "plain" else 38, 4, 0.1, 128)
+    g.out(g.op("DequantizeLinear", y, g.sc(0.1), g.zp(128)))
+    return g
+
+
+def several(make, *kinds, cls=G):
     """One model holding each form |make| builds, side by side."""
-    g = G()
+    g = cls()
     for k in kinds:
         make(*k, g=g) if isinstance(k, tuple) else make(k, g=g)
     return g
@@ -168,6 +272,27 @@ cases = [
     # near misses: strided slices, a graph input, one input twice
     ("concat_misses", several(concat, "last_axis", "graph_input", "twice"),
      "fold-concat#0"),
+    # NHWC channel concats of Conv producers (direct + Relu epilogue,
+    # pointwise, depthwise), nested (2); near misses beside them (0): a
+    # MaxPool slice (no pitch), a slice read again
+    ("channel_concats", several(channels, "conv", "depthwise", "nested",
+                                "maxpool", "also_read"),
+     "fold-concat#4:exact"),
+    # int8: QLinearConcat with the output's scale on every input (no step
+    # left), a plain uint8 Concat, QLinearConcat with one input
+    # requantised (two of three inputs fold, one k_ql_concat step stays)
+    ("qchannel_concats", several(qchannels, "equal", "plain", "scales", cls=Q),
+     "fold-concat#3:int8:exact"),
+    # the same int8 forms on the AMX templates (where the CPU has them)
+    ("qchannel_concats_amx", several(qchannels, "equal", "plain", "scales", cls=Q),
+     "fold-concat#3:int8:exact:amx"),
+    # float and int8 forms on the generic (x86-64) and AVX2 templates
+    ("channel_concats_generic", several(channels, "conv", "nested"),
+     "fold-concat#3:exact:mcpu=x86-64"),
+    ("qchannel_concats_generic", several(qchannels, "equal", "scales", cls=Q),
+     "fold-concat#2:int8:exact:mcpu=x86-64"),
+    ("qchannel_concats_avx2", several(qchannels, "equal", "scales", cls=Q),
+     "fold-concat#2:int8:exact:mcpu=x86-64-v3"),
     # one Add; Tanh, Add, Sub (its Sigmoid epilogue), Mul in a chain
     ("inplace", several(inplace, "add", "chain"), "in-place#5"),
     # near misses: both inputs read later; the other input a graph input

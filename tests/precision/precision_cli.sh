@@ -61,12 +61,12 @@ expect 1 "no node named 'nothing\*'" -- "${b[@]}" -o "$tmp/x.ingot" --layer-prec
 expect 1 "write NAME=fp32, NAME=int8 or NAME=bf16" -- "${b[@]}" -o "$tmp/x.ingot" --layer-precision fc=fp16
 # A folded BatchNormalization's name is a node of the model.
 expect 0 "wrote" -- "${b[@]}" -o "$tmp/bn.ingot" --layer-precision stem.bn=fp32
-# bf16 (docs/accuracy.md "bf16"): on a CPU with AVX512-BF16 a Gemm asked
-# bf16 runs on the bf16 kernels (strict is satisfied; the engine needs
-# avx512bf16 and agrees with fp32); a layer with no bf16 kernel (Conv) runs
-# fp32 with a note and strict refuses it; a target CPU without bf16
-# (icelake-server: AVX-512 but no BF16) gives fp32 with a note, strict
-# refuses.
+# bf16 (docs/accuracy.md "bf16"): on a CPU with AVX512-BF16 a Gemm or a
+# Conv asked bf16 runs on the bf16 kernels (strict is satisfied; the engine
+# needs avx512bf16 and agrees with fp32); a layer with no bf16 kernel (Add)
+# or none worth having (a depthwise Conv) runs fp32 with a note and strict
+# refuses it; a target CPU without bf16 (icelake-server: AVX-512 but no
+# BF16) gives fp32 with a note, strict refuses.
 cpuflags=$(grep -m1 '^flags' /proc/cpuinfo)
 if [[ " $cpuflags " == *" avx512_bf16 "* ]]; then
   expect 0 "wrote" -- "${b[@]}" -o "$tmp/bf16.ingot" --layer-precision fc=bf16 --strict-precision
@@ -74,11 +74,20 @@ if [[ " $cpuflags " == *" avx512_bf16 "* ]]; then
   expect 0 "needs .*avx512bf16" -- "$ingot" inspect "$tmp/bf16.ingot"
   expect 0 "k_mm_bf16_avx512 .*fc" -- "$ingot" inspect "$tmp/bf16.ingot"
   expect 0 "top-1 agreement: 16 of 16 rows" -- "$ingot" compare "$cnn" "$tmp/bf16.ingot" --data "$data/calib"
-  expect 0 "wrote" -- "${b[@]}" -o "$tmp/bf16conv.ingot" --layer-precision stem.conv=bf16
-  expect 0 "Conv \| bf16 \| fp32 \| bf16 requested: the engine has bf16 kernels for MatMul and Gemm only" -- \
-    info "$tmp/bf16conv.ingot" stem.conv
-  expect 1 "--strict-precision: layer 'stem.conv' \(Conv\) was requested bf16 but would run in fp32" -- \
-    "${b[@]}" -o "$tmp/x.ingot" --layer-precision stem.conv=bf16 --strict-precision
+  expect 0 "wrote" -- "${b[@]}" -o "$tmp/bf16conv.ingot" --layer-precision 'layer*.conv=bf16' --strict-precision
+  expect 0 "Conv \| bf16 \| bf16 \| --layer-precision layer1.1.conv=bf16 \(bf16 operands" -- \
+    info "$tmp/bf16conv.ingot" layer1.1.conv
+  expect 0 "k_bf16_im2col .*layer2.1.conv" -- "$ingot" inspect "$tmp/bf16conv.ingot"
+  expect 0 "Conv \| int8 \| int8 \| calibrated" -- info "$tmp/bf16conv.ingot" stem.conv
+  expect 0 "top-1 agreement: 16 of 16 rows" -- "$ingot" compare "$cnn" "$tmp/bf16conv.ingot" --data "$data/calib"
+  expect 1 "--strict-precision: layer 'layer1.add' \(Add\) was requested bf16 but would run in fp32: bf16 requested: the engine has bf16 kernels for Conv, MatMul and Gemm only" -- \
+    "${b[@]}" -o "$tmp/x.ingot" --layer-precision layer1.add=bf16 --strict-precision
+  mb=("$ingot" build "$models/mobilenet.onnx" --int8 --calib "$data/calib")
+  expect 0 "wrote" -- "${mb[@]}" -o "$tmp/bf16mb.ingot" --layer-precision 'block0.*=bf16'
+  expect 0 "Conv \| bf16 \| fp32 \| bf16 requested: depthwise" -- info "$tmp/bf16mb.ingot" block0.dw.conv
+  expect 0 "Conv \| bf16 \| bf16 \|" -- info "$tmp/bf16mb.ingot" block0.project.conv
+  expect 1 "--strict-precision: layer 'block0.dw.conv' \(Conv\) was requested bf16 but would run in fp32: bf16 requested: depthwise" -- \
+    "${mb[@]}" -o "$tmp/x.ingot" --layer-precision block0.dw.conv=bf16 --strict-precision
 else
   echo "skip: this CPU has no AVX512-BF16 (honoured bf16 requests not tested)"
 fi
@@ -87,6 +96,13 @@ expect 0 "Gemm \| bf16 \| fp32 \| bf16 requested: the target CPU has neither AVX
   info "$tmp/nobf16.ingot" fc
 expect 1 "requested bf16 but would run in fp32: bf16 requested: the target CPU has neither AVX512-BF16 nor AMX-BF16" -- \
   "${b[@]}" -o "$tmp/x.ingot" --layer-precision fc=bf16 --strict-precision --mcpu icelake-server
+expect 1 "layer 'stem.conv' \(Conv\) was requested bf16 but would run in fp32: bf16 requested: the target CPU has neither" -- \
+  "${b[@]}" -o "$tmp/x.ingot" --layer-precision stem.conv=bf16 --strict-precision --mcpu icelake-server
+# A --target cuda engine's CPU code is for the generic x86-64 (and the GPU
+# kernels are float32): bf16 requests run fp32 with the reason.
+expect 0 "wrote" -- env INGOT_PTXAS=/nonexistent "${b[@]}" -o "$tmp/gpubf16.ingot" --layer-precision stem.conv=bf16 --target cuda
+expect 0 "Conv \| bf16 \| fp32 \| bf16 requested: the target CPU has neither AVX512-BF16 nor AMX-BF16" -- \
+  info "$tmp/gpubf16.ingot" stem.conv
 # Option errors (usage errors exit 2, bad values 1).
 expect 1 "--accuracy-target sqnr=abc: write sqnr=DB" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target sqnr=abc
 expect 1 "top1 is a fraction in \(0, 1\]" -- "${b[@]}" -o "$tmp/x.ingot" --accuracy-target top1=2
@@ -167,14 +183,15 @@ expect 0 "accuracy-plain-int8: SQNR" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-chosen: SQNR [0-9.]+ dB, .* with [0-9]+ of 17 layer\(s\) fp32; est\. \+[0-9.]+ us" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-chosen: .*; measured [-+][0-9.]+ us \(the layers' engine steps, fallback minus int8\)" -- "$ingot" inspect "$tmp/auto.ingot"
 expect 0 "accuracy-fallback: 1 \| .* \| fp32 \| .* \| measured fallback [0-9.]+ us, int8 [0-9.]+ us, [-+][0-9.]+ us" -- "$ingot" inspect "$tmp/auto.ingot"
-# --fallback-precision bf16: the fallbacks with a bf16 form (the v and out
-# projections) go bf16, attention's activation products fp32; the target
-# still holds on unseen inputs.
+# --fallback-precision bf16: the fallbacks with a bf16 form (all six: the
+# projections and attention's activation x activation products) go bf16;
+# the target still holds on unseen inputs.
 if [[ " $cpuflags " == *" avx512_bf16 "* ]]; then
   expect 0 "wrote" -- "${ob[@]}" -o "$tmp/autobf.ingot" --accuracy-target sqnr=20 --fallback-precision bf16
-  expect 0 "accuracy-chosen: .* with 2 of 17 layer\(s\) fp32 and 4 bf16" -- "$ingot" inspect "$tmp/autobf.ingot"
+  expect 0 "accuracy-chosen: .* with 0 of 17 layer\(s\) fp32 and 6 bf16" -- "$ingot" inspect "$tmp/autobf.ingot"
   expect 0 "layer: layer0.attn.out.matmul \| MatMul \| int8 \| bf16 \| accuracy target sqnr>=20 dB: fallback [0-9] of 6 to bf16" -- "$ingot" inspect "$tmp/autobf.ingot"
-  expect 0 "layer: layer0.attn.av \| MatMul \| int8 \| fp32 \| accuracy target" -- "$ingot" inspect "$tmp/autobf.ingot"
+  expect 0 "layer: layer0.attn.av \| MatMul \| int8 \| bf16 \| accuracy target sqnr>=20 dB: fallback [0-9] of 6 to bf16" -- "$ingot" inspect "$tmp/autobf.ingot"
+  expect 0 "k_bf16_pack_b .*layer0.attn.av" -- "$ingot" inspect "$tmp/autobf.ingot"
   bf=$(sqnr "$tmp/autobf.ingot")
   echo "outlier transformer, bf16 fallbacks, 40 unseen inputs: $bf dB"
   "$py" -c "import sys; sys.exit(0 if float('$bf') >= 20 else 1)" || { echo "FAIL: bf16 fallbacks miss the target: $bf"; fails=$((fails+1)); }

@@ -198,6 +198,19 @@ typedef void (*kmm_micro_fn)(const k_mm_desc *d, const float *a,
                              int64_t j0, int64_t cols, int64_t k0, int64_t k1,
                              int first, int last);
 
+/* Element offsets of A, B and Y for batch index |bi| (bdims row-major). */
+K_INLINE void kmm_batch_offsets(const k_mm_desc *d, int64_t bi, int64_t *ao,
+                                int64_t *bo, int64_t *yo) {
+  *ao = *bo = *yo = 0;
+  for (int32_t q = d->nbdim - 1; q >= 0; q--) {
+    int64_t i = bi % d->bdims[q];
+    bi /= d->bdims[q];
+    *ao += i * d->a_bs[q];
+    *bo += i * d->b_bs[q];
+    *yo += i * d->y_bs[q];
+  }
+}
+
 /* Tasks -> tiles -> column blocks -> K passes -> micro-tiles of mr rows,
  * the last with m % mr rows (a constant: mt is a multiple of mr, so only
  * the matrix's last tile has a remainder).  |micro| is a constant at
@@ -208,15 +221,8 @@ K_INLINE void kmm_drive(const k_mm_desc *d, kmm_micro_fn micro,
   const int64_t mr = d->mr, nw = 16 * d->nv;
   for (int64_t t = task_begin; t < task_end; t++) {
     int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
-    int64_t bi = t / d->tiles_n / d->tiles_m;
-    int64_t ao = 0, bo = 0, yo = 0;
-    for (int32_t q = d->nbdim - 1; q >= 0; q--) {
-      int64_t i = bi % d->bdims[q];
-      bi /= d->bdims[q];
-      ao += i * d->a_bs[q];
-      bo += i * d->b_bs[q];
-      yo += i * d->y_bs[q];
-    }
+    int64_t ao, bo, yo;
+    kmm_batch_offsets(d, t / d->tiles_n / d->tiles_m, &ao, &bo, &yo);
     const float *a = a0 + ao, *b = b0 + bo;
     float *y = y0 + yo;
     int64_t i_beg = tm * d->mt, j_beg = tn * d->nt;

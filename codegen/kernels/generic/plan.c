@@ -26,7 +26,7 @@ KSIG(k_plan_copy) {
     for (int64_t c = 0; c < C; c++)                                         \
       for (int64_t w = 0; w < W; w++) {                                     \
         int64_t nchw = ((n * C + c) * H + h) * W + w;                       \
-        int64_t nhwc = ((n * H + h) * W + w) * C + c;                       \
+        int64_t nhwc = ((n * H + h) * W + w) * P + c;                       \
         if (d->to_nhwc)                                                     \
           d_[nhwc] = s_[nchw];                                              \
         else                                                                \
@@ -39,6 +39,7 @@ KSIG(k_plan_relayout) {
   const uint8_t *src = kptr(d->src, arena, weights);
   uint8_t *dst = kptr(d->dst, arena, weights);
   const int64_t C = d->c, H = d->h, W = d->w;
+  const int64_t P = d->to_nhwc && d->pitch ? d->pitch : C; /* dst pixels */
   for (int64_t t = task_begin; t < task_end; t++) {
     int64_t n = t / H, h = t % H;
     switch (d->esize) {

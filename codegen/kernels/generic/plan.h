@@ -20,7 +20,8 @@ typedef struct k_relayout_desc {
   int64_t n, c, h, w;
   int64_t esize;
   int32_t to_nhwc;
-  int32_t pad_;
+  int32_t pitch; /* to_nhwc: elements between dst pixels (0: c), a
+                    fold-concat slice */
 } k_relayout_desc;
 
 #endif

@@ -161,7 +161,8 @@ GSIG(g_relayout) {
   /* i numbers the NCHW elements: i = ((n·C + c)·H + h)·W + w. */
   int64_t w = i % d->w, h = i / d->w % d->h, c = i / (d->w * d->h) % d->c;
   int64_t n = i / (d->w * d->h * d->c);
-  int64_t j = ((n * d->h + h) * d->w + w) * d->c + c; /* NHWC */
+  int64_t pitch = d->to_nhwc && d->pitch ? d->pitch : d->c; /* fold-concat */
+  int64_t j = ((n * d->h + h) * d->w + w) * pitch + c; /* NHWC */
   if (d->to_nhwc)
     memcpy(dst + j * d->esize, src + i * d->esize, (size_t)d->esize);
   else

@@ -13,7 +13,11 @@
  * and an even count of 16-column panels (zeros).  The accumulators stay in
  * tiles for all of K, then go through a 4 KiB stack buffer to Y: alpha,
  * beta·C (or a fused bias) and the fused elementwise ops, valid rows and
- * columns only, as the float32 template orders them.
+ * columns only, as the float32 template orders them.  Batched products
+ * (activation x activation MatMuls) take each task's matrix offsets from
+ * kmm_batch_offsets, tiles_b matrices after tiles_m x tiles_n tiles; a
+ * matrix's last row block may read rows of the next one (or the zeroed
+ * padding after the last), whose results are never stored.
  */
 #include <immintrin.h>
 
@@ -56,9 +60,9 @@ BA_INLINE void bamx_store(const k_mm_desc *d, const float *acc, float *y,
 
 KSIG(k_mm_bf16_amx) {
   const k_mm_desc *d = desc_;
-  const uint8_t *a0 = kptr(d->a, arena, weights);
-  const uint8_t *w = kptr(d->b, arena, weights);
-  float *y = kptr(d->y, arena, weights);
+  const uint8_t *abase = kptr(d->a, arena, weights);
+  const uint8_t *wbase = kptr(d->b, arena, weights);
+  float *ybase = kptr(d->y, arena, weights);
   const float *c = d->has_c ? kptr(d->c, arena, weights) : NULL;
   const int64_t rs = d->a_rs * 4;    /* bytes per A row */
   const int64_t ksteps = d->k / 16;  /* d->k: pairs, a multiple of 16 */
@@ -67,6 +71,10 @@ KSIG(k_mm_bf16_amx) {
   bamx_configure();
   for (int64_t t = task_begin; t < task_end; t++) {
     int64_t tn = t % d->tiles_n, tm = t / d->tiles_n % d->tiles_m;
+    int64_t ao, bo, yo; /* A and B in pairs (4 bytes), Y in floats */
+    kmm_batch_offsets(d, t / d->tiles_n / d->tiles_m, &ao, &bo, &yo);
+    const uint8_t *a0 = abase + ao * 4, *w = wbase + bo * 4;
+    float *y = ybase + yo;
     int64_t i_beg = tm * d->mt, j_beg = tn * d->nt;
     int64_t i_end = i_beg + d->mt < d->m ? i_beg + d->mt : d->m;
     int64_t j_end = j_beg + d->nt < d->n ? j_beg + d->nt : d->n;

@@ -32,4 +32,34 @@ typedef struct k_bf16_pack_desc {
   int64_t tasks;       /* rows split in |tasks| chunks */
 } k_bf16_pack_desc;
 
+/* k_bf16_pack_b: a B that is an activation (attention's Q·Kᵀ and P·V,
+ * or a Gemm's B input), rounded and packed at run time into the panels
+ * the constant B gets at build time: |nmat| matrices B(mat, p, j) =
+ * x[mat*x_ms + p*x_rs + j*x_cs] (p < k, j < n), each to |panels| panels
+ * of P columns and k2 pair rows (mat_pairs = panels*k2*P 32-bit pairs per
+ * matrix), zero past K and N.  Tasks take whole (matrix, panel) units. */
+typedef struct k_bf16_pack_b_desc {
+  kbuf x, out;
+  int64_t nmat, k, n, k2, P, panels;
+  int64_t x_ms, x_rs, x_cs;
+  int64_t tasks;
+} k_bf16_pack_b_desc;
+
+/* k_bf16_im2col (conv_bf16.c): the rows of a 2-D convolution's product.
+ * X is NHWC, X(b, h, w, c) = x[b*xs_n + h*xs_h + w*xs_w + c]; row r =
+ * (b*oh + i)*ow + j of group g's matrix (at out + g*g_pairs pairs) holds,
+ * for tap (kh, kw) and channel ci, bf16(X(b, i*s[0] + kh*d[0] - pb[0],
+ * j*s[1] + kw*d[1] - pb[1], g*cin_g + ci)) at value (kh*k[1] + kw)*cin_g +
+ * ci (0 for taps outside X), and zeros past K = taps*cin_g up to 2*k2.
+ * Rows [rows, rows_pad) of every group are zeroed (AMX tiles).  The
+ * weights are packed with the same K order (codegen/lower_bf16.c). */
+typedef struct k_bf16_im2col_desc {
+  kbuf x, out;
+  int64_t batch, group, cin_g;
+  int64_t in[2], out_hw[2], k[2], s[2], d[2], pb[2];
+  int64_t xs_n, xs_h, xs_w;
+  int64_t rows, rows_pad, k2, g_pairs;
+  int64_t tasks; /* rows split in |tasks| chunks */
+} k_bf16_im2col_desc;
+
 #endif /* INGOT_K_BF16_H */

@@ -14,30 +14,10 @@
 #include "generic/matmul.h"
 #include "kmath.h"
 #include "x86_avx512/bf16.h"
+#include "x86_avx512/bf16_round.h"
 
 #define BF_MR_MAX 16
 #define BF_NV_MAX 4
-
-K_INLINE __mmask16 bf_mask(int64_t n) {
-  return n >= 16  ? (__mmask16)0xffff
-         : n <= 0 ? (__mmask16)0
-                  : (__mmask16)((1u << n) - 1u);
-}
-
-/* Sixteen floats to bf16 (low 16 bits of each lane), as kf32_to_bf16. */
-K_INLINE __m512i bf_round16(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i hi = _mm512_srli_epi32(u, 16);
-  __m512i r = _mm512_add_epi32(
-      u, _mm512_add_epi32(_mm512_and_si512(hi, _mm512_set1_epi32(1)),
-                          _mm512_set1_epi32(0x7fff)));
-  r = _mm512_srli_epi32(r, 16);
-  __mmask16 nan =
-      _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                              _mm512_set1_epi32(0x7f800000));
-  return _mm512_mask_mov_epi32(r, nan,
-                               _mm512_or_si512(hi, _mm512_set1_epi32(0x40)));
-}
 
 KSIG(k_bf16_pack_a) {
   const k_bf16_pack_desc *d = desc_;
@@ -51,11 +31,8 @@ KSIG(k_bf16_pack_a) {
       const float *xr = x + i * d->x_rs;
       uint16_t *o = out + i * w;
       if (d->x_cs == 1) {
-        for (int64_t p = 0; p < k; p += 16) {
-          __mmask16 m = bf_mask(k - p);
-          _mm512_mask_cvtepi32_storeu_epi16(
-              o + p, m, bf_round16(_mm512_maskz_loadu_ps(m, xr + p)));
-        }
+        for (int64_t p = 0; p < k; p += 16)
+          bf_round_store(o + p, xr + p, k - p);
       } else {
         for (int64_t p = 0; p < k; p++) o[p] = kf32_to_bf16(xr[p * d->x_cs]);
       }
@@ -64,6 +41,54 @@ KSIG(k_bf16_pack_a) {
     if (t == d->tasks - 1) /* AMX padding rows: the last task zeroes them */
       for (int64_t i = d->rows; i < d->rows_pad; i++)
         memset(out + i * w, 0, (size_t)w * 2);
+  }
+}
+
+/* Pair row q of one panel: P columns from j0 (cols valid), rows 2q and
+ * 2q+1 of B (the second absent past K). */
+K_INLINE void pack_b_row(const k_bf16_pack_b_desc *d, const float *xm,
+                         uint32_t *o, int64_t q, int64_t j0, int64_t cols) {
+  const float *r0 = xm + 2 * q * d->x_rs + j0 * d->x_cs;
+  const float *r1 = 2 * q + 1 < d->k ? r0 + d->x_rs : NULL;
+  if (2 * q >= d->k) {
+    memset(o, 0, (size_t)d->P * 4);
+    return;
+  }
+  if (d->x_cs == 1) {
+    for (int64_t j = 0; j < d->P; j += 16) {
+      __mmask16 m = bf_mask(cols - j);
+      __m512i lo = bf_round16(_mm512_maskz_loadu_ps(m, r0 + j));
+      __m512i hi = r1 ? bf_round16(_mm512_maskz_loadu_ps(m, r1 + j))
+                      : _mm512_setzero_si512();
+      __m512i v = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+      _mm512_storeu_si512(o + j, _mm512_maskz_mov_epi32(m, v));
+    }
+    return;
+  }
+  for (int64_t j = 0; j < d->P; j++) {
+    uint32_t lo = 0, hi = 0;
+    if (j < cols) {
+      lo = kf32_to_bf16(r0[j * d->x_cs]);
+      hi = r1 ? kf32_to_bf16(r1[j * d->x_cs]) : 0;
+    }
+    o[j] = lo | hi << 16;
+  }
+}
+
+KSIG(k_bf16_pack_b) {
+  const k_bf16_pack_b_desc *d = desc_;
+  const float *x = kptr(d->x, arena, weights);
+  uint32_t *out = kptr(d->out, arena, weights);
+  const int64_t units = d->nmat * d->panels, per = d->panels * d->k2 * d->P;
+  for (int64_t t = task_begin; t < task_end; t++) {
+    int64_t u0 = kchunk(units, d->tasks, t), u1 = kchunk(units, d->tasks, t + 1);
+    for (int64_t u = u0; u < u1; u++) {
+      int64_t mat = u / d->panels, pn = u % d->panels, j0 = pn * d->P;
+      int64_t cols = d->n - j0 < d->P ? d->n - j0 : d->P;
+      uint32_t *o = out + mat * per + pn * d->k2 * d->P;
+      for (int64_t q = 0; q < d->k2; q++)
+        pack_b_row(d, x + mat * d->x_ms, o + q * d->P, q, j0, cols);
+    }
   }
 }
 

@@ -82,6 +82,10 @@ if [[ " $cpuflags " == *" avx512_bf16 "* ]]; then
   expect 0 "top-1 agreement: 16 of 16 rows" -- "$ingot" compare "$cnn" "$tmp/bf16conv.ingot" --data "$data/calib"
   expect 1 "--strict-precision: layer 'layer1.add' \(Add\) was requested bf16 but would run in fp32: bf16 requested: the engine has bf16 kernels for Conv, MatMul and Gemm only" -- \
     "${b[@]}" -o "$tmp/x.ingot" --layer-precision layer1.add=bf16 --strict-precision
+  # --fallback-precision bf16 falls Convs back to bf16 too.
+  expect 0 "wrote" -- "${b[@]}" -o "$tmp/cnnfb.ingot" --accuracy-target sqnr=40 --fallback-precision bf16
+  expect 0 "layer: [a-z0-9.]+conv \| Conv \| int8 \| bf16 \| accuracy target sqnr>=40 dB: fallback [0-9]+ of [0-9]+ to bf16" -- \
+    "$ingot" inspect "$tmp/cnnfb.ingot"
   mb=("$ingot" build "$models/mobilenet.onnx" --int8 --calib "$data/calib")
   expect 0 "wrote" -- "${mb[@]}" -o "$tmp/bf16mb.ingot" --layer-precision 'block0.*=bf16'
   expect 0 "Conv \| bf16 \| fp32 \| bf16 requested: depthwise" -- info "$tmp/bf16mb.ingot" block0.dw.conv

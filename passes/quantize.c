@@ -535,12 +535,17 @@ static void set_act(qstate *st, ir_tensor_id t) {
   st->tp[t].qdq = true;
 }
 
-/* The Relu/Clip (constant bounds) that alone reads |t|, or 0. */
+/* The Relu/Clip (constant bounds) that alone reads |t|, or 0.  Not one
+ * that --layer-precision names for fp32 or bf16: folded into an int8
+ * product it would run int8 whatever was asked, so it keeps its own row
+ * (and --strict-precision judges the request). */
 static ir_node_id act_after(const qstate *st, ir_tensor_id t) {
   const ir_graph *g = st->g;
   if (st->uses[t] != 1 || g->tensors[t].is_output) return 0;
   ir_node_id r = st->reader[t];
   const ir_node *n = &g->nodes[r];
+  const quant_override *ov = find_override(st->q, n->name);
+  if (ov && !ov->int8) return 0;
   if (n->op == IR_OP_RELU) return r;
   if (n->op != IR_OP_CLIP) return 0;
   for (int k = 1; k < n->n_in; k++)

@@ -82,6 +82,10 @@ if [[ " $cpuflags " == *" avx512_bf16 "* ]]; then
   expect 0 "top-1 agreement: 16 of 16 rows" -- "$ingot" compare "$cnn" "$tmp/bf16conv.ingot" --data "$data/calib"
   expect 1 "--strict-precision: layer 'layer1.add' \(Add\) was requested bf16 but would run in fp32: bf16 requested: the engine has bf16 kernels for Conv, MatMul and Gemm only" -- \
     "${b[@]}" -o "$tmp/x.ingot" --layer-precision layer1.add=bf16 --strict-precision
+  # A Relu that int8 would fold into its Conv's output range is not folded
+  # when asked bf16: it has its own row, and strict refuses the request.
+  expect 1 "--strict-precision: layer 'stem.relu' \(Relu\) was requested bf16 but would run in fp32" -- \
+    "${b[@]}" -o "$tmp/x.ingot" --layer-precision stem.relu=bf16 --strict-precision
   # --fallback-precision bf16 falls Convs back to bf16 too.
   expect 0 "wrote" -- "${b[@]}" -o "$tmp/cnnfb.ingot" --accuracy-target sqnr=40 --fallback-precision bf16
   expect 0 "layer: [a-z0-9.]+conv \| Conv \| int8 \| bf16 \| accuracy target sqnr>=40 dB: fallback [0-9]+ of [0-9]+ to bf16" -- \

@@ -117,19 +117,10 @@ static ingot_status pack_b_step(cg_lower_ctx *ctx, k_mm_desc *d, kbuf x,
                                 int64_t nmat, int64_t ms, int64_t k,
                                 int64_t rs, int64_t cs, int64_t k2,
                                 int64_t panels) {
-  k_bf16_pack_b_desc pb;
-  memset(&pb, 0, sizeof pb);
-  pb.x = x;
-  pb.nmat = nmat;
-  pb.k = k;
-  pb.n = d->n;
-  pb.k2 = k2;
-  pb.P = d->b_panel;
-  pb.panels = panels;
-  pb.x_ms = ms;
-  pb.x_rs = rs;
-  pb.x_cs = cs;
-  pb.tasks = pack_tasks(nmat * panels, 1);
+  k_bf16_pack_b_desc pb = {.x = x, .nmat = nmat, .k = k, .n = d->n,
+                            .k2 = k2, .P = d->b_panel, .panels = panels,
+                            .x_ms = ms, .x_rs = rs, .x_cs = cs,
+                            .tasks = pack_tasks(nmat * panels, 1)};
   INGOT_RETURN_IF_ERROR(
       cg_scratch(ctx, (size_t)(nmat * panels * k2 * pb.P) * 4u, &pb.out));
   cg_step s = {.kernel = "k_bf16_pack_b",
@@ -153,16 +144,9 @@ static ingot_status pack_b_step(cg_lower_ctx *ctx, k_mm_desc *d, kbuf x,
 static ingot_status pack_a_step(cg_lower_ctx *ctx, k_mm_desc *d, kbuf x,
                                 int64_t rows, int64_t rows_pad, int64_t k,
                                 int64_t rs, int64_t cs) {
-  k_bf16_pack_desc pk;
-  memset(&pk, 0, sizeof pk);
-  pk.x = x;
-  pk.rows = rows;
-  pk.k = k;
-  pk.k2 = d->k;
-  pk.rows_pad = rows_pad;
-  pk.x_rs = rs;
-  pk.x_cs = cs;
-  pk.tasks = pack_tasks(rows, PACK_ROWS_PER_TASK);
+  k_bf16_pack_desc pk = {.x = x, .rows = rows, .k = k, .k2 = d->k,
+                         .rows_pad = rows_pad, .x_rs = rs, .x_cs = cs,
+                         .tasks = pack_tasks(rows, PACK_ROWS_PER_TASK)};
   INGOT_RETURN_IF_ERROR(
       cg_scratch(ctx, (size_t)(rows_pad * d->k) * 4u, &pk.out));
   cg_step s = {.kernel = "k_bf16_pack_a",
@@ -457,12 +441,12 @@ ingot_status cg_lower_bf16_conv(cg_lower_ctx *ctx, const ir_node *n,
 
   /* Step 1: the im2col rows of every group. */
   int64_t rows_pad = amx ? round_up(d.m, 32) : d.m;
-  k_bf16_im2col_desc ic;
-  memset(&ic, 0, sizeof ic);
-  ic.x = cd->x;
-  ic.batch = cd->batch;
-  ic.group = G;
-  ic.cin_g = cg;
+  k_bf16_im2col_desc ic = {.x = cd->x, .batch = cd->batch, .group = G,
+                           .cin_g = cg, .xs_n = cd->xs_n, .xs_h = cd->xs[1],
+                           .xs_w = cd->xs[2], .rows = d.m,
+                           .rows_pad = rows_pad, .k2 = k2,
+                           .g_pairs = rows_pad * k2,
+                           .tasks = pack_tasks(d.m, PACK_ROWS_PER_TASK)};
   for (int j = 0; j < 2; j++) {
     ic.in[j] = cd->in[1 + j];
     ic.out_hw[j] = cd->out[1 + j];
@@ -471,14 +455,6 @@ ingot_status cg_lower_bf16_conv(cg_lower_ctx *ctx, const ir_node *n,
     ic.d[j] = cd->d[1 + j];
     ic.pb[j] = cd->pb[1 + j];
   }
-  ic.xs_n = cd->xs_n;
-  ic.xs_h = cd->xs[1];
-  ic.xs_w = cd->xs[2];
-  ic.rows = d.m;
-  ic.rows_pad = rows_pad;
-  ic.k2 = k2;
-  ic.g_pairs = rows_pad * k2;
-  ic.tasks = pack_tasks(d.m, PACK_ROWS_PER_TASK);
   INGOT_RETURN_IF_ERROR(
       cg_scratch(ctx, (size_t)(G * rows_pad * k2) * 4u, &ic.out));
   char summary[96];

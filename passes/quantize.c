@@ -21,8 +21,10 @@
  *    keep each input's own parameters and get one output scale, so the
  *    int8 op requantises exactly the inputs whose scale differs;
  *  - bias stays float (qdq-fold makes it int32 with scale s_x·s_w);
- *  - ops with no int8 form, layers --layer-precision NAME=fp32 names, and
- *    layers whose inputs have no calibration range stay float.
+ *  - ops with no int8 form, layers --layer-precision NAME=fp32 names,
+ *    layers whose inputs have no calibration range, and an Add, Mul or
+ *    Concat whose only reader has no int8 form (attention's mask Add
+ *    before Softmax, a residual Add before LayerNormalization) stay float.
  * Each decision is a row of the per-layer table (quantize.h): requested,
  * chosen, why.  qdq-fold confirms or corrects "chosen" after matching.
  *
@@ -533,17 +535,31 @@ static void set_act(qstate *st, ir_tensor_id t) {
   st->tp[t].qdq = true;
 }
 
-/* The Relu/Clip (constant bounds) that alone reads |t|, or 0. */
+/* The Relu/Clip (constant bounds) that alone reads |t|, or 0.  Not one
+ * that --layer-precision names for fp32 or bf16: folded into an int8
+ * product it would run int8 whatever was asked, so it keeps its own row
+ * (and --strict-precision judges the request). */
 static ir_node_id act_after(const qstate *st, ir_tensor_id t) {
   const ir_graph *g = st->g;
   if (st->uses[t] != 1 || g->tensors[t].is_output) return 0;
   ir_node_id r = st->reader[t];
   const ir_node *n = &g->nodes[r];
+  const quant_override *ov = find_override(st->q, n->name);
+  if (ov && !ov->int8) return 0;
   if (n->op == IR_OP_RELU) return r;
   if (n->op != IR_OP_CLIP) return 0;
   for (int k = 1; k < n->n_in; k++)
     if (n->in[k] && !is_const(g, n->in[k])) return 0;
   return r;
+}
+
+/* The only reader of |t| when that reader has no int8 form (Softmax,
+ * LayerNormalization, ...) and |t| is no graph output; else NULL. */
+static const ir_node *only_float_reader(const qstate *st, ir_tensor_id t) {
+  const ir_graph *g = st->g;
+  if (!t || st->uses[t] != 1 || g->tensors[t].is_output) return NULL;
+  const ir_node *r = &g->nodes[st->reader[t]];
+  return classify(r->op) == QC_NONE ? r : NULL;
 }
 
 /* Decides one node; fills its row. */
@@ -554,7 +570,18 @@ static ingot_status decide(qstate *st, ir_node_id nid, quant_layer *row,
   qclass cls = classify(n->op);
   char why[200] = "";
   const quant_override *ov = find_override(st->q, n->name);
-  bool req = ov ? ov->int8 : cls != QC_NONE;
+  /* An Add, Mul or Concat whose only reader runs in float gains nothing
+   * from int8: the reader dequantises it at once.  It would only round
+   * its inputs and its sum: attention's mask Add before Softmax (the
+   * mask's sentinel values, -10000 to the float minimum, take the whole
+   * int8 range, so every real score rounds to one code) and a
+   * transformer's residual Add before LayerNormalization (the residual
+   * stream's outlier channels).  Such a layer is requested fp32 (so
+   * --strict-precision does not object) unless --layer-precision names
+   * it; the planner then fuses a mask Add into the Softmax. */
+  const ir_node *fr =
+      !ov && cls == QC_MULTI ? only_float_reader(st, n->out[0]) : NULL;
+  bool req = ov ? ov->int8 : cls != QC_NONE && !fr;
   int mask = st->q->mask && nid < st->q->n_mask ? st->q->mask[nid] : -1;
   if (row) {
     row->req_int8 = req;
@@ -581,6 +608,9 @@ static ingot_status decide(qstate *st, ir_node_id nid, quant_layer *row,
     DECLINE("bf16 requested: %s; runs in fp32", no);
   }
   if (cls == QC_NONE) DECLINE("%s has no int8 form", ir_op_get(n->op)->name);
+  if (fr)
+    DECLINE("its only reader, %s '%s', runs in float", ir_op_get(fr->op)->name,
+            fr->name);
   if (!req) DECLINE("--layer-precision %s=fp32", n->name);
   if (mask == 2 && cls != QC_PASS) { /* the search's bf16 fallback */
     const char *no = NULL;

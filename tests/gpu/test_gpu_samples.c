@@ -48,7 +48,11 @@ int main(int argc, char **argv) {
     }
     uint32_t no = g->n_outputs;
     CHECK(no >= 1 && no <= MAX_OUT);
-    if (no < 1 || no > MAX_OUT) break;
+    if (no < 1 || no > MAX_OUT) {
+      ir_graph_destroy(g);
+      ir_value_free(&x);
+      break;
+    }
     ir_value want[MAX_OUT] = {{0}}, got[MAX_OUT] = {{0}};
     CHECK_OK(ir_interp_run(g, &x, want, NULL));
     static char kernels[16384];

@@ -1,6 +1,7 @@
-/* test_bf16.c — bf16 products (codegen/lower_bf16.c, kernels/x86_avx512/
- * matmul_bf16.c) through the planner and the natively compiled templates,
- * against the reference interpreter's bf16 semantics (ir/ref/matmul.c:
+/* test_bf16.c — bf16 products and convolutions (codegen/lower_bf16.c,
+ * kernels/x86_avx512/matmul_bf16.c and conv_bf16.c, x86_amx/amx_bf16.c)
+ * through the planner and the natively compiled templates, against the
+ * reference interpreter's bf16 semantics (ir/ref/matmul.c and conv.c:
  * operands rounded to bf16, nearest even; exact products; summed in
  * double).  docs/accuracy.md "bf16".
  *
@@ -13,7 +14,12 @@
  *  2. Randomised MatMul (batch dims folded into rows, fused bias, fused
  *     Relu) and Gemm (transA, transB, alpha, beta, every C shape) with
  *     K, M, N drawn across the register tiles, odd K (the padded pair) and
- *     N tails.  Tolerance, per element: the kernel sums K products in
+ *     N tails; activation x activation MatMuls (B a graph input, rounded
+ *     and packed at run time: batched, broadcast, a 2-D B) and Gemms with
+ *     an activation B; Convs (1x1, 1x1/2, 3x3, 7x7/2 with 3 channels,
+ *     dilation 2, unpadded 5x3, groups, batch 2, random shapes), whose K
+ *     is taps x Cin/group and whose S runs over the taps inside the
+ *     input.  Tolerance, per element: the kernel sums K products in
  *     float32 (one rounding per product added), so
  *        |got - ref| <= (K + 4) * 2^-24 * (|alpha| S + |beta c|) + 2^-60,
  *     S = Σ_p |a'_ip b'_pj| over the bf16-rounded operands (the standard
@@ -313,18 +319,24 @@ static void actact_case(int64_t batch, int64_t bbatch, int64_t m, int64_t k,
   run_case(&bc, what);
 }
 
-static void gemm_case(int64_t m, int64_t k, int64_t n, int ta, int tb,
-                      float alpha, float beta, int crank, int64_t c0,
-                      int64_t c1, const char *what) {
+static void gemm_case_b(int64_t m, int64_t k, int64_t n, int ta, int tb,
+                        float alpha, float beta, int crank, int64_t c0,
+                        int64_t c1, bool bact, const char *what) {
   bcase bc = {.gemm = true, .batch = 1, .bbatch = 1, .m = m, .k = k, .n = n,
               .ta = ta, .tb = tb, .alpha = alpha, .beta = beta,
-              .crank = crank, .c0 = c0, .c1 = c1};
+              .crank = crank, .c0 = c0, .c1 = c1, .bact = bact};
   int64_t ad[2] = {ta ? k : m, ta ? m : k}, bd[2] = {tb ? n : k, tb ? k : n};
   int64_t cd[2] = {c0, c1};
   bc.a = kt_value(IR_F32, 2, ad);
   bc.b = kt_value(IR_F32, 2, bd);
   if (crank >= 0) bc.c = kt_value(IR_F32, crank, cd);
   run_case(&bc, what);
+}
+
+static void gemm_case(int64_t m, int64_t k, int64_t n, int ta, int tb,
+                      float alpha, float beta, int crank, int64_t c0,
+                      int64_t c1, const char *what) {
+  gemm_case_b(m, k, n, ta, tb, alpha, beta, crank, c0, c1, false, what);
 }
 
 /*===--- convolutions --------------------------------------------------===*/
@@ -439,6 +451,10 @@ int main(void) {
   actact_case(3, 3, 37, 45, 50, true, true, "act batched odd, bias, Relu");
   actact_case(2, 2, 70, 64, 70, false, false, "act P.V 2x70x64x70");
   actact_case(3, 0, 9, 21, 33, false, false, "act 2-D B, A batch as rows");
+  gemm_case_b(40, 70, 50, 0, 1, 0.5f, 2, 1, 50, 0, true,
+              "Gemm activation B, transB, alpha, beta C");
+  gemm_case_b(17, 33, 21, 1, 0, 1, 1, -1, 0, 0, true,
+              "Gemm activation B, transA");
   /* Convolutions: 1x1 and kxk, strides, pads, dilation, groups. */
   conv_case(1, 64, 64, 14, 14, 3, 3, 1, 1, 1, 1, true, true,
             "Conv 3x3 64->64 pad 1, bias, Relu");

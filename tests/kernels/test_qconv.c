@@ -18,6 +18,8 @@
  * weights, zero points at the extremes (0, 255, -128, 127) or random, per
  * tensor or per output channel, per-tensor or per-channel scales, with and
  * without bias; and accumulators near 2^24 (all-extreme inputs, K = 576).
+ * Three cases write channel-strided outputs (two convs folded into a
+ * QLinearConcat's output, codegen/plan_fuse_concat.c).
  *
  * Budget: 203 small cases x 4 CPUs natively plus 5 engines per CPU: about
  * 5 s in a plain build, 30-40 s under ASan on the (loaded) CI machine.
@@ -105,6 +107,10 @@ typedef struct qcase {
   float alpha;
   int za, zy; /* activation, output zero points */
   int zwsel;  /* 0 random, 1 low extreme, 2 high extreme, 3 zero */
+  /* QLinearConv twice, concatenated over channels by a QLinearConcat with
+   * the convs' output parameters: fold-concat makes each conv write a
+   * channel-strided slice (pixels 2m channels apart), no concat step. */
+  bool cat;
   char what[200];
 } qcase;
 
@@ -244,20 +250,31 @@ static ir_graph *build(void *vctx) {
                         : (qc->qlinear ? IR_OP_QLINEAR_MATMUL
                                        : IR_OP_MATMUL_INTEGER);
   ir_tensor_id out = kt_tensor(g, "y", true);
-  ir_node_id nid = kt_node(g, op, in, nin, &out, 1);
-  if (qc->qgemm) {
-    g->nodes[nid].domain = "com.microsoft";
-    g->nodes[nid].opset = 1;
-    kt_attr_int(g, nid, "transB", qc->trans_b);
-    kt_attr_float(g, nid, "alpha", qc->alpha);
+  bool cat = qc->cat && qc->conv && qc->qlinear;
+  ir_tensor_id half[2] = {0, 0};
+  for (int c = 0; c < (cat ? 2 : 1); c++) {
+    if (cat) half[c] = kt_tensor(g, c ? "y1" : "y0", false);
+    ir_node_id nid = kt_node(g, op, in, nin, cat ? &half[c] : &out, 1);
+    if (qc->qgemm) {
+      g->nodes[nid].domain = "com.microsoft";
+      g->nodes[nid].opset = 1;
+      kt_attr_int(g, nid, "transB", qc->trans_b);
+      kt_attr_float(g, nid, "alpha", qc->alpha);
+    }
+    if (qc->conv) {
+      int64_t k[3] = {1, qc->k[0], qc->k[1]}, s[3] = {1, qc->s[0], qc->s[1]};
+      int64_t d[3] = {1, qc->d[0], qc->d[1]};
+      int64_t pads[6] = {0, qc->pads[0], qc->pads[1], 0, qc->pads[2],
+                         qc->pads[3]};
+      kt_attr_window(g, nid, 2, k, s, d, NULL, pads);
+      kt_attr_int(g, nid, "group", qc->group);
+    }
   }
-  if (qc->conv) {
-    int64_t k[3] = {1, qc->k[0], qc->k[1]}, s[3] = {1, qc->s[0], qc->s[1]};
-    int64_t d[3] = {1, qc->d[0], qc->d[1]};
-    int64_t pads[6] = {0, qc->pads[0], qc->pads[1], 0, qc->pads[2],
-                       qc->pads[3]};
-    kt_attr_window(g, nid, 2, k, s, d, NULL, pads);
-    kt_attr_int(g, nid, "group", qc->group);
+  if (cat) {
+    ir_tensor_id cin[8] = {in[6], in[7], half[0], in[6], in[7],
+                           half[1], in[6], in[7]};
+    ir_node_id cid = kt_node(g, IR_OP_QLINEAR_CONCAT, cin, 8, &out, 1);
+    kt_attr_int(g, cid, "axis", 1);
   }
   CHECK_OK(kt_finish(g));
   return g;
@@ -301,6 +318,10 @@ static void run_case(qcase *qc) {
       if (p[strlen(kernel)] == '\0' || p[strlen(kernel)] == '|') used = true;
     if (!used) {
       fprintf(stderr, "%s: the step did not run %s\n", label, kernel);
+      check_failures++;
+    }
+    if (qc->cat && strstr(kernels, "ql_concat")) {
+      fprintf(stderr, "%s: the concat was not folded\n", label);
       check_failures++;
     }
     if (!kt_same(&got[0], &want[0], 0, label)) check_failures++;
@@ -526,6 +547,41 @@ static void split_cases(void) {
   run_case(&qc);
 }
 
+/* Channel-strided outputs (fold-concat): a 3x3 conv, a pointwise one and
+ * a depthwise one, each twice into a QLinearConcat; channel counts that
+ * are not multiples of 16, so the slices start mid-vector. */
+static void strided_cases(void) {
+  static const int64_t shape[3][4] = {
+      /* c, m, group, k */ {24, 40, 1, 3}, {19, 21, 1, 1}, {40, 40, 40, 3}};
+  for (int i = 0; i < 3; i++) {
+    qcase qc;
+    memset(&qc, 0, sizeof qc);
+    qc.conv = qc.qlinear = qc.bias = qc.pc_scale = qc.cat = true;
+    qc.xt = IR_U8;
+    qc.wt = IR_I8;
+    qc.yt = i == 1 ? IR_I8 : IR_U8;
+    qc.za = 131;
+    qc.zy = i == 1 ? -7 : 120;
+    qc.zwsel = 3;
+    qc.n = 1;
+    qc.c = shape[i][0];
+    qc.m = shape[i][1];
+    qc.group = shape[i][2];
+    qc.dw = qc.group > 1;
+    qc.h = 9;
+    qc.w = 7;
+    qc.k[0] = qc.k[1] = shape[i][3];
+    qc.s[0] = qc.s[1] = qc.d[0] = qc.d[1] = 1;
+    for (int j = 0; j < 4; j++) qc.pads[j] = shape[i][3] / 2;
+    snprintf(qc.what, sizeof qc.what,
+             "strided: QLinearConv%s %lldx%lld %lld->%lld twice into a "
+             "QLinearConcat",
+             qc.dw ? " dw" : "", (long long)qc.k[0], (long long)qc.k[1],
+             (long long)qc.c, (long long)qc.m);
+    run_case(&qc);
+  }
+}
+
 /* QGemm forms the engine does not take fail the build naming the reason
  * (transA = 1; C per element). */
 static void qgemm_refused(void) {
@@ -580,6 +636,7 @@ int main(void) {
   fams_init();
   extreme_cases();
   split_cases();
+  strided_cases();
   qgemm_refused();
   for (int i = 0; i < NCASES(70); i++) conv_case(i, false, false);
   for (int i = 0; i < NCASES(20); i++) conv_case(i, false, true);

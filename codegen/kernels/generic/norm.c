@@ -130,23 +130,40 @@ static inline double sm_ld(const knorm_softmax *d, const void *x,
   return v;
 }
 
-/* A contiguous row of |n| elements at |off|, mask offset |mo|. */
-static void sm_row(const knorm_softmax *d, const void *x, const void *mask,
-                   void *y, int64_t off, int64_t mo) {
+/* With a mask, the first pass stores each x + mask into y when y's type
+ * holds it exactly (float32, float64), and the later passes read y
+ * instead of adding again: the sums are computed once, as the Add step
+ * would, and the rounding is the same.  |staged| says which. */
+static inline double sm_again(const knorm_softmax *d, const void *x,
+                              const void *mask, const void *y, int staged,
+                              int64_t o, int64_t k, int64_t mo) {
+  return staged ? kld_f64(d->dtype, y, o) : sm_ld(d, x, mask, o, k, mo);
+}
+
+/* A contiguous row of |n| elements at |off|, mask offset |mo|.  x, mask
+ * and y are distinct tensors (the planner never runs a Softmax in place;
+ * without a mask, |mask| is |x| and only read), so they are restrict: the
+ * staging stores then do not keep the loops from vectorising. */
+static void sm_row(const knorm_softmax *d, const void *restrict x,
+                   const void *restrict mask, void *restrict y, int64_t off,
+                   int64_t mo) {
   int dt = d->dtype;
   int64_t n = d->len;
   int keep = dt == KM_F32 || dt == KM_F64; /* y holds exp exactly */
+  int staged = keep && d->has_mask;
   double m[NM_LANES];
   for (int j = 0; j < NM_LANES; j++) m[j] = -INFINITY;
   int64_t i = 0;
   for (; i + NM_LANES <= n; i += NM_LANES)
     for (int j = 0; j < NM_LANES; j++) {
       double v = sm_ld(d, x, mask, off + i + j, i + j, mo);
+      if (staged) kst_f64(dt, y, off + i + j, v);
       m[j] = v > m[j] ? v : m[j];
     }
   double mx = -INFINITY;
   for (; i < n; i++) {
     double v = sm_ld(d, x, mask, off + i, i, mo);
+    if (staged) kst_f64(dt, y, off + i, v);
     mx = v > mx ? v : mx;
   }
   for (int j = 0; j < NM_LANES; j++) mx = m[j] > mx ? m[j] : mx;
@@ -155,13 +172,14 @@ static void sm_row(const knorm_softmax *d, const void *x, const void *mask,
   i = 0;
   for (; i + NM_LANES <= n; i += NM_LANES)
     for (int j = 0; j < NM_LANES; j++) {
-      double e = sm_exp(dt, sm_ld(d, x, mask, off + i + j, i + j, mo) - mx);
+      double e = sm_exp(
+          dt, sm_again(d, x, mask, y, staged, off + i + j, i + j, mo) - mx);
       if (keep && !d->log) kst_f64(dt, y, off + i + j, e);
       acc[j] += e;
     }
   double sum = 0;
   for (; i < n; i++) {
-    double e = sm_exp(dt, sm_ld(d, x, mask, off + i, i, mo) - mx);
+    double e = sm_exp(dt, sm_again(d, x, mask, y, staged, off + i, i, mo) - mx);
     if (keep && !d->log) kst_f64(dt, y, off + i, e);
     sum += e;
   }
@@ -170,7 +188,8 @@ static void sm_row(const knorm_softmax *d, const void *x, const void *mask,
   if (d->log) {
     double ls = nm_log(dt, sum);
     for (i = 0; i < n; i++)
-      kst_f64(dt, y, off + i, (sm_ld(d, x, mask, off + i, i, mo) - mx) - ls);
+      kst_f64(dt, y, off + i,
+              (sm_again(d, x, mask, y, staged, off + i, i, mo) - mx) - ls);
   } else if (keep) {
     for (i = 0; i < n; i++)
       kst_f64(dt, y, off + i, kld_f64(dt, y, off + i) / sum);
@@ -183,21 +202,25 @@ static void sm_row(const knorm_softmax *d, const void *x, const void *mask,
 
 /* |w| <= KNORM_COLS adjacent rows starting at |off|, each |len| elements
  * |inner| apart, mask offsets mo[j]: vectorised across the rows. */
-static void sm_cols(const knorm_softmax *d, const void *x, const void *mask,
-                    void *y, int64_t off, int64_t w, const int64_t *mo) {
+static void sm_cols(const knorm_softmax *d, const void *restrict x,
+                    const void *restrict mask, void *restrict y, int64_t off,
+                    int64_t w, const int64_t *mo) {
   int dt = d->dtype;
   int64_t len = d->len, st = d->inner;
   int keep = dt == KM_F32 || dt == KM_F64;
+  int staged = keep && d->has_mask; /* as in sm_row */
   double m[KNORM_COLS], s[KNORM_COLS];
   for (int64_t j = 0; j < w; j++) m[j] = -INFINITY, s[j] = 0.0;
   for (int64_t k = 0; k < len; k++)
     for (int64_t j = 0; j < w; j++) {
       double v = sm_ld(d, x, mask, off + k * st + j, k, mo[j]);
+      if (staged) kst_f64(dt, y, off + k * st + j, v);
       m[j] = v > m[j] ? v : m[j];
     }
   for (int64_t k = 0; k < len; k++)
     for (int64_t j = 0; j < w; j++) {
-      double e = sm_exp(dt, sm_ld(d, x, mask, off + k * st + j, k, mo[j]) -
+      double e = sm_exp(dt, sm_again(d, x, mask, y, staged, off + k * st + j,
+                                     k, mo[j]) -
                                 m[j]);
       if (keep && !d->log) kst_f64(dt, y, off + k * st + j, e);
       s[j] += e;
@@ -207,7 +230,8 @@ static void sm_cols(const knorm_softmax *d, const void *x, const void *mask,
     for (int64_t k = 0; k < len; k++)
       for (int64_t j = 0; j < w; j++) {
         int64_t o = off + k * st + j;
-        kst_f64(dt, y, o, (sm_ld(d, x, mask, o, k, mo[j]) - m[j]) - s[j]);
+        kst_f64(dt, y, o,
+                (sm_again(d, x, mask, y, staged, o, k, mo[j]) - m[j]) - s[j]);
       }
     return;
   }

@@ -165,6 +165,10 @@ def transpose(kind, g=None):
         m = g.op("Transpose", g.op("MatMul", p, v), perm=[0, 2, 1, 3])
         g.out(g.op("MatMul", g.op("Reshape", m, g.c([1, S, E], np.int64)),
                    g.c(w(E, 4))))
+    elif kind == "narrow":  # 2: Q·Kᵀ with 12 keys (Kᵀ's block padded)
+        k = g.op("Reshape", g.op("MatMul", g.inp("keys", [1, 12, E]), g.c(w(E, E))),
+                 g.c([1, 12, H, DK], np.int64))
+        g.out(g.op("MatMul", heads(g, x), g.op("Transpose", k, perm=[0, 2, 3, 1])))
     elif kind == "weights":  # 1: A of a product with constant [DK, 4]
         g.out(g.op("MatMul", heads(g, x), g.c(w(DK, 4))))
     elif kind == "relu":  # 1: through Relu into a product's A
@@ -384,10 +388,12 @@ cases = [
     ("inplace", several(inplace, "add", "chain"), "in-place#5"),
     # near misses: both inputs read later; the other input a graph input
     ("inplace_misses", several(inplace, "later_reader", "graph_input"), "in-place#0"),
-    # attention (4), A of a constant product, through Relu, A + an
-    # epilogue chain written through the merge: bit-exact with --no-fuse
-    ("transposes", several(transpose, "attention", "weights", "relu", "epilogue"),
-     "fold-transpose#8:exact"),
+    # attention (4), Q·Kᵀ over 12 keys (2), A of a constant product,
+    # through Relu, A + an epilogue chain written through the merge:
+    # bit-exact with --no-fuse
+    ("transposes", several(transpose, "attention", "narrow", "weights", "relu",
+                           "epilogue"),
+     "fold-transpose#10:exact"),
     # near misses: a second reader, a graph output, a perm whose matrix
     # axes are both strided, a product whose output is also an output
     ("transpose_misses", several(transpose, "shared", "leak", "perm", "product_leak"),

@@ -273,14 +273,7 @@ static ingot_status lower_batched(cg_lower_ctx *ctx, const ir_node *n,
     d->b_bs[q] = d->b_mat[q] * panels * k2 * d->b_panel;
   }
   ir_tensor_id bias = cg_fused_bias(ctx);
-  if (bias) {
-    cg_view vc;
-    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, bias, &vc));
-    d->has_c = 1;
-    d->c = vc.buf;
-    d->c_rs = 0;
-    d->c_cs = 1;
-  }
+  if (bias) INGOT_RETURN_IF_ERROR(cg_mm_set_c(ctx, d, bias));
   return emit_product(ctx, d, k, amx, nbatch, "MatMul");
 }
 
@@ -365,25 +358,10 @@ ingot_status cg_lower_bf16_product(cg_lower_ctx *ctx, const ir_node *n) {
     if (tc->dtype != IR_F32)
       return ir_node_error(n, INGOT_UNIMPLEMENTED, "Gemm's C is %s, not "
                            "float32", ir_dtype_name(tc->dtype));
-    cg_view vc;
-    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[2], &vc));
-    const ir_shape *cs = &tc->shape;
-    int64_t rows = cs->rank == 2 ? cs->dims[0] : 1;
-    int64_t cols = cs->rank >= 1 ? cs->dims[cs->rank - 1] : 1;
-    d.has_c = 1;
-    d.c = vc.buf;
-    d.c_rs = rows == 1 ? 0 : cols;
-    d.c_cs = cols == 1 ? 0 : 1;
+    INGOT_RETURN_IF_ERROR(cg_mm_set_c(ctx, &d, n->in[2]));
   } else if (!gemm) {
     ir_tensor_id bias = cg_fused_bias(ctx);
-    if (bias) {
-      cg_view vc;
-      INGOT_RETURN_IF_ERROR(cg_view_of(ctx, bias, &vc));
-      d.has_c = 1;
-      d.c = vc.buf;
-      d.c_rs = 0;
-      d.c_cs = 1;
-    }
+    if (bias) INGOT_RETURN_IF_ERROR(cg_mm_set_c(ctx, &d, bias));
   }
   return emit_product(ctx, &d, k, amx, 1, gemm ? "Gemm" : "MatMul");
 }

@@ -209,14 +209,8 @@ static ingot_status lower_pointwise(cg_lower_ctx *ctx, const ir_node *n,
     d.b_rs = 1;
     d.b_cs = C;
   }
-  if (n->n_in > 2 && n->in[2]) {
-    cg_view vb;
-    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[2], &vb));
-    d.has_c = 1;
-    d.c = vb.buf;
-    d.c_rs = 0;
-    d.c_cs = 1;
-  }
+  if (n->n_in > 2 && n->in[2]) /* the bias, a row of M */
+    INGOT_RETURN_IF_ERROR(cg_mm_set_c(ctx, &d, n->in[2]));
   char what[64];
   snprintf(what, sizeof what, "Conv 1x1 %lld->%lld", (long long)C,
            (long long)M);

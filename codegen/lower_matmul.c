@@ -120,6 +120,19 @@ static bool avx512_fits(const k_mm_desc *d) {
          (!d->has_c || d->c_cs == 0 || d->c_cs == 1);
 }
 
+ingot_status cg_mm_set_c(cg_lower_ctx *ctx, k_mm_desc *d, ir_tensor_id c) {
+  cg_view vc;
+  INGOT_RETURN_IF_ERROR(cg_view_of(ctx, c, &vc));
+  const ir_shape *cs = &cg_graph(ctx)->tensors[c].shape;
+  int64_t rows = cs->rank == 2 ? cs->dims[0] : 1;
+  int64_t cols = cs->rank >= 1 ? cs->dims[cs->rank - 1] : 1;
+  d->has_c = 1;
+  d->c = vc.buf;
+  d->c_rs = rows == 1 ? 0 : cols;
+  d->c_cs = cols == 1 ? 0 : 1;
+  return NULL;
+}
+
 ingot_status cg_mm_emit(cg_lower_ctx *ctx, k_mm_desc *d, const char *what) {
   if (d->kind == KMM_F32) d->epi = *cg_epilogue(ctx); /* plan_fuse.c */
   int64_t nbatch = 1;
@@ -391,14 +404,8 @@ static ingot_status lower_product(cg_lower_ctx *ctx, const ir_node *n,
     d.b = vb.buf;
   }
   ir_tensor_id bias = kind == KMM_F32 ? cg_fused_bias(ctx) : 0;
-  if (bias) { /* Add of a constant row, fused (plan_fuse.c): y = A·B + C */
-    cg_view vc;
-    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, bias, &vc));
-    d.has_c = 1;
-    d.c = vc.buf;
-    d.c_rs = 0;
-    d.c_cs = 1;
-  }
+  if (bias) /* Add of a constant row, fused (plan_fuse.c): y = A·B + C */
+    INGOT_RETURN_IF_ERROR(cg_mm_set_c(ctx, &d, bias));
 
   if (kind != KMM_F32) {
     int64_t rows = as->rank == 1 ? 1 : as->dims[as->rank - 2];
@@ -471,17 +478,7 @@ static ingot_status lower_gemm(cg_lower_ctx *ctx, const ir_node *n) {
     INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[1], &vb));
     d.b = vb.buf;
   }
-  if (tc) {
-    cg_view vc;
-    INGOT_RETURN_IF_ERROR(cg_view_of(ctx, n->in[2], &vc));
-    const ir_shape *cs = &tc->shape;
-    int64_t rows = cs->rank == 2 ? cs->dims[0] : 1;
-    int64_t cols = cs->rank >= 1 ? cs->dims[cs->rank - 1] : 1;
-    d.has_c = 1;
-    d.c = vc.buf;
-    d.c_rs = rows == 1 ? 0 : cols;
-    d.c_cs = cols == 1 ? 0 : 1;
-  }
+  if (tc) INGOT_RETURN_IF_ERROR(cg_mm_set_c(ctx, &d, n->in[2]));
   return cg_mm_emit(ctx, &d, "Gemm");
 }
 

@@ -28,6 +28,12 @@ ingot_status cg_mm_pack_b(cg_lower_ctx *ctx, k_mm_desc *d, const float *src,
  * tiles_*) and sets d->kc; after cg_mm_choose_tile and the B packing. */
 void cg_mm_split(k_mm_desc *d, int64_t nbatch);
 
+/* Sets |d|'s C operand (y = A·B + C) to float32 tensor |c|: its last dim
+ * runs along the columns and, when it has two dims of which the first is
+ * not 1, its rows along the rows; a dim of 1 broadcasts (a bias row, a
+ * column, a scalar). */
+ingot_status cg_mm_set_c(cg_lower_ctx *ctx, k_mm_desc *d, ir_tensor_id c);
+
 /* Splits the product into tasks, picks the template for the target (the
  * AVX-512 one when the operands allow it) and emits the step.  |what|
  * names the op in the step summary ("MatMul", "Gemm", "Conv 1x1"). */

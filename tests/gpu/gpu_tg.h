@@ -18,7 +18,6 @@
 static inline bool gpu_tg_run_kernel(tg *t, double tol, const char *kernel,
                                      const char *what) {
   ir_graph *g = t->g;
-  uint32_t nout = g->n_outputs;
   ir_value want[KT_MAX_IO], got[KT_MAX_IO];
   memset(want, 0, sizeof want);
   memset(got, 0, sizeof got);
@@ -31,19 +30,9 @@ static inline bool gpu_tg_run_kernel(tg *t, double tol, const char *kernel,
   char label[768];
   snprintf(label, sizeof label, "%s [%s]", what, kernels);
   if (getenv("KT_VERBOSE")) printf("%s\n", label);
-  bool ok = kt_ok(s, label);
-  if (ok && kernel && !strstr(kernels, kernel)) {
-    fprintf(stderr, "%s: %s did not run\n", label, kernel);
-    ok = false;
-  }
-  for (uint32_t i = 0; ok && i < nout; i++)
-    ok = kt_same(&got[i], &want[i], tol, label);
-  kt_free_values(want, KT_MAX_IO);
-  kt_free_values(got, KT_MAX_IO);
-  kt_free_values(t->vals, t->nin);
-  ir_graph_destroy(g);
-  CHECK(ok);
-  return ok;
+  if (!s && kernel && !strstr(kernels, kernel))
+    s = ingot_make_status(INGOT_INTERNAL, "%s did not run", kernel);
+  return tg_settle(t, s, want, got, tol, label);
 }
 static inline bool gpu_tg_run(tg *t, double tol, const char *what) {
   return gpu_tg_run_kernel(t, tol, NULL, what);

@@ -497,13 +497,28 @@ static inline ir_node_id tg_node(tg *t, ir_op op, int opset,
   return kt_node_outputs(t->g, &t->nout, op, opset, in, nin, nout, out);
 }
 
+/* The end of a case: |s| is the run's status; compares every output of
+ * |got| with |want| (kt_same), frees both, the inputs and the graph, and
+ * CHECKs the result.  |what| labels the failures. */
+static inline bool tg_settle(tg *t, ingot_status s, ir_value *want,
+                             ir_value *got, double tol, const char *what) {
+  bool ok = kt_ok(s, what);
+  for (uint32_t i = 0; ok && i < t->g->n_outputs; i++)
+    ok = kt_same(&got[i], &want[i], tol, what);
+  kt_free_values(want, KT_MAX_IO);
+  kt_free_values(got, KT_MAX_IO);
+  kt_free_values(t->vals, t->nin);
+  ir_graph_destroy(t->g);
+  CHECK(ok);
+  return ok;
+}
+
 /* Parses, runs the reference and the native plan (host target) — every
  * eighth case the LLVM-built engine instead — and compares every output
  * (kt_same: |got - want| <= tol * max(1, max|want|), integers and tol 0
  * exact).  Destroys the graph. */
 static inline bool tg_run(tg *t, double tol, const char *what) {
   ir_graph *g = t->g;
-  uint32_t nout = g->n_outputs;
   ir_value want[KT_MAX_IO], got[KT_MAX_IO];
   memset(want, 0, sizeof want);
   memset(got, 0, sizeof got);
@@ -515,15 +530,7 @@ static inline bool tg_run(tg *t, double tol, const char *what) {
   if (getenv("K3_VERBOSE")) /* which steps ran, for test maintenance */
     fprintf(stderr, "%s -> %s: %s\n", what,
             ir_shape_str(&want[0].shape, shape, sizeof shape), kernels);
-  bool ok = kt_ok(s, what);
-  for (uint32_t i = 0; ok && i < nout; i++)
-    ok = kt_same(&got[i], &want[i], tol, what);
-  kt_free_values(want, KT_MAX_IO);
-  kt_free_values(got, KT_MAX_IO);
-  kt_free_values(t->vals, t->nin);
-  ir_graph_destroy(g);
-  CHECK(ok);
-  return ok;
+  return tg_settle(t, s, want, got, tol, what);
 }
 
 #endif /* INGOT_TESTS_KT_GRAPH_H */

@@ -16,16 +16,8 @@
 
 #include "generic/matmul.h"
 #include "generic/epilogue_apply.h"
+#include "x86_avx512/mm_tile.h"
 
-#define MM_MR_MAX 16
-#define MM_NV_MAX 4
-
-/* Lanes [0, n) of a vector (none when n <= 0). */
-K_INLINE __mmask16 mm_mask(int64_t n) {
-  return n >= 16  ? (__mmask16)0xffff
-         : n <= 0 ? (__mmask16)0
-                  : (__mmask16)((1u << n) - 1u);
-}
 
 /* The micro-tile of k_mm_f32_avx512 (kmm_micro_fn, generic/matmul.h). */
 K_INLINE void mm_micro_avx512(const k_mm_desc *d, const float *a,
@@ -34,16 +26,11 @@ K_INLINE void mm_micro_avx512(const k_mm_desc *d, const float *a,
                               int64_t j0, int64_t cols, int64_t k0,
                               int64_t k1, int first, int last) {
   const int64_t nv = d->nv;
-  __m512 acc[MM_MR_MAX][MM_NV_MAX];
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t v = 0; v < nv; v++)
-      acc[i][v] = first ? _mm512_setzero_ps()
-                        : _mm512_maskz_loadu_ps(mm_mask(cols - 16 * v),
-                                                y + (i0 + i) * d->y_rs + j0 +
-                                                    16 * v);
+  __m512 acc[MM512_MR_MAX][MM512_NV_MAX];
+  mm512_tile_load(d, acc, y, i0, rows, j0, cols, first);
   const float *ap = a + i0 * d->a_rs;
   for (int64_t p = k0; p < k1; p++, bp += brs) {
-    __m512 bv[MM_NV_MAX];
+    __m512 bv[MM512_NV_MAX];
     for (int64_t v = 0; v < nv; v++) /* packed panels are zero-padded */
       bv[v] = d->b_panel || d->b_pack
                   ? _mm512_loadu_ps(bp + 16 * v)
@@ -54,24 +41,7 @@ K_INLINE void mm_micro_avx512(const k_mm_desc *d, const float *a,
         acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
-  const __m512 alpha = _mm512_set1_ps(d->alpha), beta = _mm512_set1_ps(d->beta);
-  for (int64_t i = 0; i < rows; i++) {
-    float *yr = y + (i0 + i) * d->y_rs + j0;
-    const float *cr = c ? c + (i0 + i) * d->c_rs + j0 * d->c_cs : NULL;
-    for (int64_t v = 0; v < nv; v++) {
-      __mmask16 m = mm_mask(cols - 16 * v);
-      __m512 r = acc[i][v];
-      if (last) {
-        r = _mm512_mul_ps(r, alpha);
-        if (cr) {
-          __m512 cv = d->c_cs ? _mm512_maskz_loadu_ps(m, cr + 16 * v)
-                              : _mm512_set1_ps(cr[0]);
-          r = _mm512_fmadd_ps(cv, beta, r);
-        }
-      }
-      _mm512_mask_storeu_ps(yr + 16 * v, m, r);
-    }
-  }
+  mm512_tile_store(d, acc, y, c, i0, rows, j0, cols, last);
 }
 
 KSIG(k_mm_f32_avx512) {
